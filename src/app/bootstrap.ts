@@ -1,0 +1,77 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createThrottle, graphqlLimits } from '../abuse/abuse.module';
+import { commonPasswordCount } from '../auth/password-policy';
+import type { Config } from '../config/config';
+import { resolveSecrets } from '../crypto/dev-secrets';
+import { createDataSource } from '../db/data-source';
+import type { EmbeddedDatabase } from '../db/embedded-postgres';
+import { runMigrations } from '../db/migrate';
+import { createLogger } from '../logging/logger';
+import { buildBouncerSchema } from '../schema/build-schema';
+import { registerFeatures } from './features';
+import { createHttpApp } from './http-server';
+import { createServices, type Services } from './services';
+
+export interface RunningBouncer {
+  url: string;
+  port: number;
+  services: Services;
+  /** Stops accepting, lets in-flight requests finish (bounded), closes the pool, stops an embedded database. */
+  stop(): Promise<void>;
+}
+
+/** Resolves DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR when it is unset. */
+export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
+  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
+  // Loaded only when needed: the package is ESM, which Jest's module runtime cannot require.
+  const { startEmbeddedPostgres } = await import('../db/embedded-postgres');
+  const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, (line) => logger.warn({ postgres: line }, 'embedded postgres'));
+  logger.info({ port: config.embeddedPgPort, dir: config.dataDir }, 'embedded PostgreSQL started');
+  return { url: embedded.url, embedded };
+}
+
+export async function startBouncer(config: Config, logger: Logger = createLogger(config)): Promise<RunningBouncer> {
+  const secrets = resolveSecrets(config);
+  const database = await resolveDatabase(config, logger);
+  const dataSource = createDataSource({ url: database.url, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs });
+  try {
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    const throttle = await createThrottle(config, dataSource, logger);
+    const services = createServices(config, logger, dataSource, secrets, throttle);
+    registerFeatures(services);
+    commonPasswordCount();
+    await Promise.all([services.revocations.start(), services.hasher.warmUp()]);
+
+    const schema = await buildBouncerSchema();
+    const app = await createHttpApp(services, schema, graphqlLimits(config));
+    await new Promise<void>((resolve, reject) => {
+      app.server.once('error', reject);
+      app.server.listen(config.port, config.host, () => resolve());
+    });
+    const port = (app.server.address() as AddressInfo).port;
+    const scheme = config.tlsCertFile ? 'https' : 'http';
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        app.server.close();
+        app.server.closeIdleConnections();
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        while (app.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        app.server.closeAllConnections();
+        await app.apollo.stop();
+        services.revocations.stop();
+        await throttle.close();
+        await dataSource.destroy();
+        await database.embedded?.stop();
+      })());
+
+    return { url: `${scheme}://localhost:${port}/graphql`, port, services, stop };
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    await database.embedded?.stop().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,205 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import helmet from 'helmet';
+import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { buildContext, type GraphQLContext } from '../context/context';
+import { createFormatError } from '../errors/format-error';
+import { clientAddress } from './client-address';
+import { Readiness } from './readiness';
+import type { Services } from './services';
+
+export interface GraphQLExtensions {
+  plugins: ApolloServerPlugin<GraphQLContext>[];
+  validationRules: ValidationRule[];
+}
+
+export interface HttpApp {
+  server: Server;
+  apollo: ApolloServer<GraphQLContext>;
+  /** Requests being answered now (graceful shutdown waits for them). */
+  inFlight(): number;
+}
+
+const GRAPHQL_PATH = '/graphql';
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+const CORS_ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version';
+const CORS_MAX_AGE_SECONDS = '600';
+const JWKS_MAX_AGE_SECONDS = 300; // other services may cache the key set this long
+
+class BodyTooLargeError extends Error {}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...JSON_HEADERS, ...extraHeaders, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function requestError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new BodyTooLargeError();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BodyTooLargeError();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function createHttpApp(services: Services, schema: GraphQLSchema, extensions: GraphQLExtensions): Promise<HttpApp> {
+  const { config, logger } = services;
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.isProduction,
+    formatError: createFormatError({
+      isProduction: config.isProduction,
+      onMaskedError: (error) => logger.error({ err: error }, 'masked error'),
+    }),
+    validationRules: extensions.validationRules,
+    plugins: [
+      config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      ...extensions.plugins,
+    ],
+  });
+  await apollo.start();
+
+  const readiness = new Readiness(services.dataSource);
+  const corsOrigins = new Set(config.corsOrigins);
+  const securityHeaders = helmet({
+    // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+  });
+  let inFlight = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    await new Promise<void>((resolve) => securityHeaders(req, res, () => resolve()));
+
+    const origin = req.headers.origin;
+    if (origin && (corsOrigins.has(origin) || corsOrigins.has('*'))) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-allow-headers', CORS_ALLOWED_HEADERS);
+      res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+      res.setHeader('access-control-max-age', CORS_MAX_AGE_SECONDS);
+    }
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+
+    switch (url.pathname) {
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const state = await readiness.check();
+        return sendJson(res, state.ready ? 200 : 503, state.ready ? { status: 'ready' } : { status: 'unavailable', reason: state.reason });
+      }
+      case '/.well-known/jwks.json':
+        return sendJson(res, 200, services.keys.jwks, { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
+      case GRAPHQL_PATH:
+        return handleGraphQL(req, res, url);
+      default:
+        return sendJson(res, 404, { error: 'not found' });
+    }
+  };
+
+  const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST, OPTIONS');
+      return requestError(res, 405, 'Use GET or POST.');
+    }
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, config.limits.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) {
+          res.setHeader('connection', 'close');
+          return requestError(res, 413, `Request body is larger than ${config.limits.maxBodyBytes} bytes.`);
+        }
+        throw error;
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.startsWith('application/json') || type.startsWith('application/graphql-response+json')) {
+        try {
+          body = text.length ? JSON.parse(text) : undefined;
+        } catch {
+          return requestError(res, 400, 'The body is not valid JSON.');
+        }
+        if (Array.isArray(body)) return requestError(res, 400, 'Batched requests are not supported: send one operation per request.');
+      } else {
+        body = text;
+      }
+    }
+
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const request = {
+      ip: clientAddress(req, config.trustProxy),
+      userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+    };
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
+      context: async () => buildContext(services, req.headers.authorization, request),
+    });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      logger.info(
+        {
+          method: req.method,
+          path: (req.url ?? '').split('?')[0],
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
+        'request',
+      );
+    });
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    });
+  };
+
+  const server =
+    config.tlsCertFile && config.tlsKeyFile
+      ? createHttpsServer({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }, listener)
+      : createHttpServer(listener);
+  // Slow-loris bounds: a client must send its headers and body within these.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return { server, apollo, inFlight: () => inFlight };
+}

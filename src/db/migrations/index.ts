@@ -1,0 +1,4 @@
+import { InitialSchema1732400000000 } from './1732400000000-initial-schema';
+
+/** Every migration, oldest first. Add new ones here (npm run migration:generate writes the file). */
+export const migrations = [InitialSchema1732400000000];

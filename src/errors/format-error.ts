@@ -1,0 +1,70 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { AuthenticationError, AuthorizationError } from 'type-graphql';
+import { ErrorCode, ErrorMessage } from './error-codes';
+import { AppError } from './app-errors';
+import { isDatabaseUnavailable } from './database-errors';
+
+/** Codes Apollo itself gives to request-level errors; they pass through untouched. */
+const APOLLO_REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_USER_INPUT', // variable coercion errors
+]);
+
+export interface FormatErrorOptions {
+  isProduction: boolean;
+  /** Called with every error that is masked, so the cause reaches the logs and never the client. */
+  onMaskedError?: (error: unknown) => void;
+}
+
+function stripSuggestions(message: string): string {
+  // "Did you mean ...?" leaks the schema when introspection is off.
+  return message.replace(/\s*Did you mean .*\?$/s, '');
+}
+
+/**
+ * The single formatError: every error leaves the service with a catalogue code, no stack trace,
+ * and no internal detail (SQL, driver messages) in production.
+ */
+export function createFormatError(options: FormatErrorOptions) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+    if (original instanceof AppError) {
+      return { ...base, message: original.message, extensions: { ...original.extensions } };
+    }
+    if (original instanceof AuthenticationError) {
+      return { ...base, message: ErrorMessage.UNAUTHENTICATED, extensions: { code: ErrorCode.UNAUTHENTICATED } };
+    }
+    if (original instanceof AuthorizationError) {
+      // TypeGraphQL says UNAUTHORIZED for a missing role; the contract says FORBIDDEN.
+      return { ...base, message: ErrorMessage.FORBIDDEN, extensions: { code: ErrorCode.FORBIDDEN } };
+    }
+    if (isDatabaseUnavailable(original)) {
+      options.onMaskedError?.(original);
+      return {
+        ...base,
+        message: ErrorMessage.SERVICE_UNAVAILABLE,
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: 1 },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && APOLLO_REQUEST_CODES.has(code)) {
+      const message = options.isProduction ? stripSuggestions(formatted.message) : formatted.message;
+      const { stacktrace: _stack, ...extensions } = formatted.extensions ?? {};
+      return { ...base, message, extensions };
+    }
+    options.onMaskedError?.(original);
+    return {
+      ...base,
+      message: options.isProduction ? ErrorMessage.INTERNAL_SERVER_ERROR : stripSuggestions(formatted.message),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { AuditEvent, type AuditService } from '../audit/audit.service';
+import type { RequestInfo } from '../context/request-info';
+import type { Encryptor } from '../crypto/encryption';
+import { newOpaqueToken, sha256Hex } from '../crypto/random';
+import { BadUserInputError, InvalidTokenError } from '../errors/app-errors';
+import { USER_COLUMNS, type UserRow } from '../users/user.type';
+import { RefreshTokenEntity } from './refresh-token.entity';
+import { SessionEntity } from './session.entity';
+import type { RevocationWatcher } from './revocation-watcher';
+import { Session } from './session.type';
+
+export const SessionRevokedReason = {
+  LOGOUT: 'logout',
+  LOGOUT_ALL: 'logout_all',
+  REVOKED_BY_USER: 'revoked_by_user',
+  PASSWORD_CHANGED: 'password_changed',
+  REFRESH_TOKEN_REUSE: 'refresh_token_reuse',
+  EXPIRED: 'expired',
+} as const;
+export type SessionRevokedReason = (typeof SessionRevokedReason)[keyof typeof SessionRevokedReason];
+
+export interface SessionOptions {
+  idleSeconds: number;
+  absoluteSeconds: number;
+  reuseGraceSeconds: number;
+}
+
+export interface OpenedSession {
+  sessionId: string;
+  refreshToken: string;
+  /** The absolute end: no access token of this session may outlive it. */
+  expiresAt: Date;
+}
+
+export interface RefreshedSession extends OpenedSession {
+  user: UserRow;
+}
+
+/** Longest value accepted as a refresh token before any lookup (ours are 43 characters). */
+const MAX_REFRESH_TOKEN_CHARS = 256;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type RefreshOutcome = { kind: 'ok'; session: RefreshedSession } | { kind: 'invalid' } | { kind: 'reused'; sessionId: string };
+
+export class SessionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly audit: AuditService,
+    private readonly encryptor: Encryptor,
+    private readonly revocations: RevocationWatcher,
+    private readonly options: SessionOptions,
+  ) {}
+
+  /** Opens a session with its first refresh token, inside the caller's transaction. */
+  async open(manager: EntityManager, userId: string, request: RequestInfo): Promise<OpenedSession> {
+    const sessionId = randomUUID();
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + this.options.absoluteSeconds * 1000);
+    await manager.insert(SessionEntity, {
+      id: sessionId,
+      userId,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt,
+      userAgent: request.userAgent?.slice(0, 512) ?? null,
+      ipAddress: request.ip,
+    });
+    const refreshToken = newOpaqueToken();
+    await manager.insert(RefreshTokenEntity, { sessionId, tokenHash: sha256Hex(refreshToken) });
+    return { sessionId, refreshToken, expiresAt };
+  }
+
+  /**
+   * Rotates a refresh token. Racing refreshes with one token (several tabs) inside the grace window
+   * all get the same successor; a retired token presented later revokes the whole session.
+   */
+  async refresh(refreshToken: string, request: RequestInfo): Promise<RefreshedSession> {
+    if (!refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw new InvalidTokenError();
+    const tokenHash = sha256Hex(refreshToken);
+    const outcome = await this.dataSource.transaction(async (m): Promise<RefreshOutcome> => {
+      // Locking the session row serialises every refresh of one session.
+      const rows: Array<{
+        rt_id: string;
+        session_id: string;
+        retired_at: Date | null;
+        successor_enc: string | null;
+        successor_current: boolean | null;
+        expires_at: Date;
+        last_used_at: Date;
+        revoked_at: Date | null;
+        user_id: string;
+        db_now: Date;
+      }> = await m.query(
+        `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, rt.successor_enc,
+                (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
+                s.expires_at, s.last_used_at, s.revoked_at, s.user_id, now() AS db_now
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+          WHERE rt.token_hash = $1
+          FOR UPDATE OF s`,
+        [tokenHash],
+      );
+      const row = rows[0];
+      if (!row || row.revoked_at) return { kind: 'invalid' };
+      const now = row.db_now;
+      const idleEnd = row.last_used_at.getTime() + this.options.idleSeconds * 1000;
+      if (now.getTime() >= row.expires_at.getTime() || now.getTime() >= idleEnd) {
+        await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.EXPIRED);
+        return { kind: 'invalid' };
+      }
+
+      let nextToken: string;
+      if (row.retired_at === null) {
+        nextToken = newOpaqueToken();
+        const successorId = randomUUID();
+        await m.insert(RefreshTokenEntity, { id: successorId, sessionId: row.session_id, tokenHash: sha256Hex(nextToken) });
+        // Only the token just retired keeps a copy of its successor, and only for the grace window.
+        await m.query(`UPDATE refresh_tokens SET successor_enc = NULL WHERE session_id = $1 AND successor_enc IS NOT NULL`, [
+          row.session_id,
+        ]);
+        await m.query(`UPDATE refresh_tokens SET retired_at = now(), successor_id = $2, successor_enc = $3 WHERE id = $1`, [
+          row.rt_id,
+          successorId,
+          this.encryptor.encrypt(nextToken, row.rt_id),
+        ]);
+      } else {
+        const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
+        if (!withinGrace || !row.successor_enc || !row.successor_current) {
+          await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE);
+          await this.audit.record(m, {
+            type: AuditEvent.REFRESH_TOKEN_REUSED,
+            userId: row.user_id,
+            sessionId: row.session_id,
+            ip: request.ip,
+            userAgent: request.userAgent,
+          });
+          return { kind: 'reused', sessionId: row.session_id };
+        }
+        nextToken = this.encryptor.decrypt(row.successor_enc, row.rt_id);
+      }
+      await m.query(`UPDATE sessions SET last_used_at = now(), ip_address = COALESCE($2, ip_address) WHERE id = $1`, [
+        row.session_id,
+        request.ip,
+      ]);
+      const users: UserRow[] = await m.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [row.user_id]);
+      if (!users[0]) return { kind: 'invalid' };
+      return {
+        kind: 'ok',
+        session: { sessionId: row.session_id, refreshToken: nextToken, expiresAt: row.expires_at, user: users[0] },
+      };
+    });
+    if (outcome.kind === 'ok') return outcome.session;
+    // The revocation is committed before the error goes out.
+    if (outcome.kind === 'reused') this.revocations.markRevoked(outcome.sessionId);
+    throw new InvalidTokenError();
+  }
+
+  async listLive(userId: string, currentSessionId: string): Promise<Session[]> {
+    const rows: Array<{ id: string; created_at: Date; last_used_at: Date; expires_at: Date; user_agent: string | null; ip_address: string | null }> =
+      await this.dataSource.query(
+        `SELECT id, created_at, last_used_at,
+                LEAST(expires_at, last_used_at + make_interval(secs => $2)) AS expires_at, user_agent, ip_address
+           FROM sessions
+          WHERE user_id = $1 AND revoked_at IS NULL
+            AND expires_at > now() AND last_used_at + make_interval(secs => $2) > now()
+          ORDER BY last_used_at DESC`,
+        [userId, this.options.idleSeconds],
+      );
+    return rows.map((r) =>
+      Object.assign(new Session(), {
+        id: r.id,
+        createdAt: r.created_at,
+        lastUsedAt: r.last_used_at,
+        expiresAt: r.expires_at,
+        userAgent: r.user_agent,
+        ipAddress: r.ip_address,
+        current: r.id === currentSessionId,
+      }),
+    );
+  }
+
+  /** Revokes one of the caller's own sessions; another user's session is "not found", never revealed. */
+  async revokeOwn(userId: string, sessionId: string, reason: SessionRevokedReason, request: RequestInfo): Promise<boolean> {
+    if (!UUID.test(sessionId)) throw BadUserInputError.field('id', 'No such session.');
+    const revoked = await this.dataSource.transaction(async (m) => {
+      const owned: Array<{ id: string }> = await m.query(`SELECT id FROM sessions WHERE id = $1 AND user_id = $2`, [sessionId, userId]);
+      if (!owned[0]) throw BadUserInputError.field('id', 'No such session.');
+      const ids = await this.revokeWhere(m, 'id = $1', [sessionId], reason);
+      await this.auditRevocations(m, userId, ids, reason, request);
+      return ids;
+    });
+    this.revocations.markRevoked(...revoked);
+    return true;
+  }
+
+  /** Revokes every live session of a user (optionally but one), inside the caller's transaction. */
+  async revokeAllOfUser(
+    manager: EntityManager,
+    userId: string,
+    reason: SessionRevokedReason,
+    request: RequestInfo,
+    exceptSessionId?: string,
+  ): Promise<string[]> {
+    const ids = exceptSessionId
+      ? await this.revokeWhere(manager, 'user_id = $1 AND id <> $2', [userId, exceptSessionId], reason)
+      : await this.revokeWhere(manager, 'user_id = $1', [userId], reason);
+    await this.auditRevocations(manager, userId, ids, reason, request);
+    return ids;
+  }
+
+  async logoutAll(userId: string, request: RequestInfo): Promise<void> {
+    const ids = await this.dataSource.transaction((m) => this.revokeAllOfUser(m, userId, SessionRevokedReason.LOGOUT_ALL, request));
+    this.revocations.markRevoked(...ids);
+  }
+
+  private async revokeWhere(m: EntityManager, where: string, params: unknown[], reason: SessionRevokedReason): Promise<string[]> {
+    const n = params.length + 1;
+    const result: [Array<{ id: string }>, number] = await m.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $${n} WHERE ${where} AND revoked_at IS NULL RETURNING id`,
+      [...params, reason],
+    );
+    // Revoked sessions no longer need their tokens' grace copies.
+    const ids = result[0].map((r) => r.id);
+    if (ids.length) await m.query(`UPDATE refresh_tokens SET successor_enc = NULL WHERE session_id = ANY($1) AND successor_enc IS NOT NULL`, [ids]);
+    return ids;
+  }
+
+  private async auditRevocations(m: EntityManager, userId: string, ids: string[], reason: string, request: RequestInfo): Promise<void> {
+    await this.audit.record(
+      m,
+      ...ids.map((sessionId) => ({
+        type: AuditEvent.SESSION_REVOKED,
+        userId,
+        sessionId,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        data: { reason },
+      })),
+    );
+  }
+}

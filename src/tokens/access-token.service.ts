@@ -1,0 +1,81 @@
+import jwt from 'jsonwebtoken';
+import type { Role } from '../users/role.enum';
+import type { SigningKeys } from './signing-keys';
+
+/** RFC 9068 media type: lets a verifier tell an access token from any other JWT. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+/** Seconds of clock difference between instances that verification forgives. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+export interface AccessClaims {
+  sub: string;
+  sid: string;
+  roles: Role[];
+  iat: number;
+  exp: number;
+}
+
+export interface AccessTokenOptions {
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+}
+
+export class AccessTokenService {
+  constructor(
+    private readonly keys: SigningKeys,
+    private readonly options: AccessTokenOptions,
+  ) {}
+
+  /** Signs a token that ends no later than its session does. Returns it with its lifetime in seconds. */
+  issue(userId: string, sessionId: string, roles: Role[], sessionEndsAt: Date): { token: string; expiresIn: number } {
+    const now = Math.floor(Date.now() / 1000);
+    const exp = Math.min(now + this.options.ttlSeconds, Math.floor(sessionEndsAt.getTime() / 1000));
+    const token = jwt.sign({ sid: sessionId, roles, iat: now, exp }, this.keys.privateKey, {
+      algorithm: this.keys.alg,
+      keyid: this.keys.kid,
+      header: { alg: this.keys.alg, kid: this.keys.kid, typ: ACCESS_TOKEN_TYP },
+      subject: userId,
+      issuer: this.options.issuer,
+      audience: this.options.audience,
+    });
+    return { token, expiresIn: Math.max(0, exp - now) };
+  }
+
+  /**
+   * Verifies signature, algorithm (pinned to the key's own), issuer, audience, expiry and type.
+   * Returns null for anything that is not a valid access token of this service.
+   */
+  verify(token: string): AccessClaims | null {
+    const header = decodeHeader(token);
+    if (!header || header.typ !== ACCESS_TOKEN_TYP || typeof header.kid !== 'string') return null;
+    const key = this.keys.verification.get(header.kid);
+    if (!key || header.alg !== key.alg) return null;
+    try {
+      const claims = jwt.verify(token, key.key, {
+        algorithms: [key.alg],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      });
+      if (typeof claims !== 'object' || claims === null) return null;
+      const { sub, sid, roles, iat, exp } = claims as Partial<AccessClaims>;
+      if (typeof sub !== 'string' || typeof sid !== 'string' || !Array.isArray(roles)) return null;
+      if (typeof iat !== 'number' || typeof exp !== 'number') return null;
+      return { sub, sid, roles, iat, exp };
+    } catch {
+      return null;
+    }
+  }
+}
+
+function decodeHeader(token: string): { alg?: unknown; kid?: unknown; typ?: unknown } | null {
+  const dot = token.indexOf('.');
+  if (dot <= 0 || token.length > 4096) return null;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'));
+    return typeof header === 'object' && header !== null ? header : null;
+  } catch {
+    return null;
+  }
+}

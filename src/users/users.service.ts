@@ -1,0 +1,127 @@
+import type { DataSource } from 'typeorm';
+import { AuditEvent, type AuditService } from '../audit/audit.service';
+import type { RequestInfo } from '../context/request-info';
+import type { Sql } from '../db/sql';
+import { BadUserInputError } from '../errors/app-errors';
+import { isRole, type Role } from './role.enum';
+import { UserConnection } from './user-connection.type';
+import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
+
+export const USERS_PAGE_MAX = 100; // CONTRACT.md: users(first:) above 100 is BAD_USER_INPUT
+const SEARCH_MAX_CHARS = 254;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Cursor {
+  createdAt: string;
+  id: string;
+}
+
+function encodeCursor(row: UserRow): string {
+  return Buffer.from(JSON.stringify({ createdAt: row.created_at.toISOString(), id: row.id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
+    if (typeof value.createdAt === 'string' && !Number.isNaN(Date.parse(value.createdAt)) && typeof value.id === 'string' && UUID.test(value.id)) {
+      return { createdAt: value.createdAt, id: value.id };
+    }
+  } catch {
+    // fall through
+  }
+  throw BadUserInputError.field('after', 'Not a cursor this service issued.');
+}
+
+function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class UsersService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sql: Sql,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The `me` hot path: one prepared primary-key lookup. */
+  async findById(id: string): Promise<User | null> {
+    const row = await this.sql.one<UserRow>('user_by_id', `SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+    return row ? toUser(row) : null;
+  }
+
+  async currentRoles(id: string): Promise<Role[]> {
+    const row = await this.sql.one<{ roles: Role[] }>('roles_by_id', 'SELECT roles FROM users WHERE id = $1', [id]);
+    return row?.roles ?? [];
+  }
+
+  /** Keyset pagination on (created_at, id): stable under inserts and cheap at any depth. */
+  async list(first: number, after: string | null | undefined, search: string | null | undefined): Promise<UserConnection> {
+    if (!Number.isInteger(first) || first < 1 || first > USERS_PAGE_MAX) {
+      throw BadUserInputError.field('first', `first must be between 1 and ${USERS_PAGE_MAX}.`);
+    }
+    const term = search?.trim().toLowerCase() || null;
+    if (term && term.length > SEARCH_MAX_CHARS) throw BadUserInputError.field('search', `search must be at most ${SEARCH_MAX_CHARS} characters.`);
+    const cursor = after ? decodeCursor(after) : null;
+
+    const filters: string[] = [];
+    const params: unknown[] = [];
+    if (term) {
+      params.push(likePattern(term));
+      filters.push(`(email LIKE $${params.length} OR lower(username) LIKE $${params.length})`);
+    }
+    const countWhere = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
+    const countParams = [...params];
+    if (cursor) {
+      params.push(cursor.createdAt, cursor.id);
+      filters.push(`(created_at, id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(first + 1);
+    const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
+    const [rows, count]: [UserRow[], Array<{ n: string }>] = await Promise.all([
+      this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users ${where} ORDER BY created_at, id LIMIT $${params.length}`, params),
+      this.dataSource.query(`SELECT count(*) AS n FROM users ${countWhere}`, countParams),
+    ]);
+    const page = rows.slice(0, first);
+    return Object.assign(new UserConnection(), {
+      nodes: page.map(toUser),
+      pageInfo: { endCursor: page.length ? encodeCursor(page[page.length - 1]) : null, hasNextPage: rows.length > first },
+      totalCount: Number(count[0].n),
+    });
+  }
+
+  async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
+    if (!UUID.test(userId)) throw BadUserInputError.field('userId', 'No such user.');
+    const wanted = [...new Set(roles)].sort();
+    if (wanted.length === 0) throw BadUserInputError.field('roles', 'At least one role is required.');
+    if (actorId === userId && !wanted.includes('ADMIN' as Role)) {
+      // The last administrator must not be able to lock everyone out by accident.
+      throw BadUserInputError.field('roles', 'You cannot remove your own ADMIN role.');
+    }
+    const row = await this.dataSource.transaction(async (m) => {
+      const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      if (!before[0]) throw BadUserInputError.field('userId', 'No such user.');
+      const updated: [UserRow[], number] = await m.query(
+        `UPDATE users SET roles = $2, roles_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`,
+        [userId, wanted],
+      );
+      await this.audit.record(m, {
+        type: AuditEvent.ROLES_CHANGED,
+        userId,
+        ip: request.ip,
+        userAgent: request.userAgent,
+        data: { from: before[0].roles, to: wanted, by: actorId ?? 'cli' },
+      });
+      return updated[0][0];
+    });
+    return toUser(row);
+  }
+
+  /** For the CLI: change one role of the account with this email. */
+  async changeRoleByEmail(email: string, role: string, grant: boolean): Promise<User> {
+    if (!isRole(role)) throw new Error(`unknown role "${role}" (roles: USER, ADMIN)`);
+    const row = await this.sql.one<UserRow>('user_by_email', `SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [email.trim().toLowerCase()]);
+    if (!row) throw new Error(`no account with email "${email}"`);
+    const roles = grant ? [...row.roles, role] : row.roles.filter((r) => r !== role);
+    return this.setRoles(null, row.id, roles, { ip: null, userAgent: 'bouncer-cli' });
+  }
+}
