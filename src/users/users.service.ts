@@ -7,6 +7,7 @@ import { isRole, type Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
 
+export const USERS_PAGE_DEFAULT = 20;
 export const USERS_PAGE_MAX = 100; // CONTRACT.md: users(first:) above 100 is BAD_USER_INPUT
 const SEARCH_MAX_CHARS = 254;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

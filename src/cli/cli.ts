@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import { resolveDatabase } from '../app/bootstrap';
+import { AuditService } from '../audit/audit.service';
+import { ConfigError, loadConfig } from '../config/config';
+import { createDataSource } from '../db/data-source';
+import { runMigrations } from '../db/migrate';
+import { Sql } from '../db/sql';
+import { createLogger } from '../logging/logger';
+import { UsersService } from '../users/users.service';
+
+const USAGE = 'usage: npm run cli -- grant-role EMAIL ROLE | revoke-role EMAIL ROLE';
+
+/** Operator commands against the service's own database (same DATABASE_URL rule as the service). */
+async function main(argv: string[]): Promise<number> {
+  const [command, email, role] = argv;
+  if (!['grant-role', 'revoke-role'].includes(command ?? '') || !email || !role) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  const logger = createLogger({ logLevel: 'warn' });
+  const database = await resolveDatabase(config, logger);
+  const dataSource = createDataSource({ url: database.url, poolSize: 2, connectTimeoutMs: config.dbConnectTimeoutMs });
+  try {
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    const users = new UsersService(dataSource, Sql.of(dataSource), new AuditService());
+    const user = await users.changeRoleByEmail(email, role.toUpperCase(), command === 'grant-role');
+    process.stdout.write(`${user.email}: roles ${user.roles.join(', ')}\n`);
+    return 0;
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await database.embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2))
+  .then((code) => process.exit(code))
+  .catch((error: unknown) => {
+    const message = error instanceof ConfigError ? `configuration error: ${error.message}` : (error as Error).message;
+    process.stderr.write(`bouncer cli: ${message}\n`);
+    process.exit(1);
+  });
