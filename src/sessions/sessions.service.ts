@@ -80,7 +80,11 @@ export class SessionsService {
     if (!refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw new InvalidTokenError();
     const tokenHash = sha256Hex(refreshToken);
     const outcome = await this.dataSource.transaction(async (m): Promise<RefreshOutcome> => {
-      // Locking the session row serialises every refresh of one session.
+      // Lock the session row first, then read the token in a later statement: under READ COMMITTED
+      // that read sees what a racing refresh committed while this one waited for the lock.
+      const owner: Array<{ session_id: string }> = await m.query('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [tokenHash]);
+      if (!owner[0]) return { kind: 'invalid' };
+      await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [owner[0].session_id]);
       const rows: Array<{
         rt_id: string;
         session_id: string;
@@ -97,8 +101,7 @@ export class SessionsService {
                 (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
                 s.expires_at, s.last_used_at, s.revoked_at, s.user_id, now() AS db_now
            FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-          WHERE rt.token_hash = $1
-          FOR UPDATE OF s`,
+          WHERE rt.token_hash = $1`,
         [tokenHash],
       );
       const row = rows[0];
@@ -127,7 +130,8 @@ export class SessionsService {
       } else {
         const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
         if (!withinGrace || !row.successor_enc || !row.successor_current) {
-          await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE);
+          const revoked = await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE);
+          await this.auditRevocations(m, row.user_id, revoked, SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
           await this.audit.record(m, {
             type: AuditEvent.REFRESH_TOKEN_REUSED,
             userId: row.user_id,
