@@ -3,13 +3,14 @@ import { AuditEvent, type AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
 import { BadUserInputError } from '../errors/app-errors';
-import { isRole, type Role } from './role.enum';
+import { ALL_ROLES, isRole, Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
 
 export const USERS_PAGE_DEFAULT = 20;
 export const USERS_PAGE_MAX = 100; // CONTRACT.md: users(first:) above 100 is BAD_USER_INPUT
 const SEARCH_MAX_CHARS = 254;
+const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Cursor {
@@ -17,14 +18,15 @@ interface Cursor {
   id: string;
 }
 
-function encodeCursor(row: UserRow): string {
-  return Buffer.from(JSON.stringify({ createdAt: row.created_at.toISOString(), id: row.id })).toString('base64url');
+// created_at travels as PostgreSQL's own text form: a JS Date would cut microseconds and repeat rows.
+function encodeCursor(row: UserRow & { cursor_ts: string }): string {
+  return Buffer.from(JSON.stringify({ createdAt: row.cursor_ts, id: row.id })).toString('base64url');
 }
 
 function decodeCursor(cursor: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof value.createdAt === 'string' && !Number.isNaN(Date.parse(value.createdAt)) && typeof value.id === 'string' && UUID.test(value.id)) {
+    if (typeof value.createdAt === 'string' && PG_TIMESTAMPTZ.test(value.createdAt) && typeof value.id === 'string' && UUID.test(value.id)) {
       return { createdAt: value.createdAt, id: value.id };
     }
   } catch {
@@ -78,8 +80,8 @@ export class UsersService {
     }
     params.push(first + 1);
     const where = filters.length ? `WHERE ${filters.join(' AND ')}` : '';
-    const [rows, count]: [UserRow[], Array<{ n: string }>] = await Promise.all([
-      this.dataSource.query(`SELECT ${USER_COLUMNS} FROM users ${where} ORDER BY created_at, id LIMIT $${params.length}`, params),
+    const [rows, count]: [Array<UserRow & { cursor_ts: string }>, Array<{ n: string }>] = await Promise.all([
+      this.dataSource.query(`SELECT ${USER_COLUMNS}, created_at::text AS cursor_ts FROM users ${where} ORDER BY created_at, id LIMIT $${params.length}`, params),
       this.dataSource.query(`SELECT count(*) AS n FROM users ${countWhere}`, countParams),
     ]);
     const page = rows.slice(0, first);
@@ -92,9 +94,10 @@ export class UsersService {
 
   async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
     if (!UUID.test(userId)) throw BadUserInputError.field('userId', 'No such user.');
-    const wanted = [...new Set(roles)].sort();
+    // Canonical order (the enum's), so equal role sets always look equal.
+    const wanted = ALL_ROLES.filter((role) => roles.includes(role));
     if (wanted.length === 0) throw BadUserInputError.field('roles', 'At least one role is required.');
-    if (actorId === userId && !wanted.includes('ADMIN' as Role)) {
+    if (actorId === userId && !wanted.includes(Role.ADMIN)) {
       // The last administrator must not be able to lock everyone out by accident.
       throw BadUserInputError.field('roles', 'You cannot remove your own ADMIN role.');
     }
