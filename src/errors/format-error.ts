@@ -1,5 +1,4 @@
-import type { GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AuthenticationError, AuthorizationError } from 'type-graphql';
 import { ErrorCode, ErrorMessage } from './error-codes';
 import { AppError } from './app-errors';
@@ -15,6 +14,15 @@ const APOLLO_REQUEST_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'BAD_USER_INPUT', // variable coercion errors
 ]);
+
+/** The error a resolver (or the driver below it) threw, under GraphQL's wrapping. */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5 && current instanceof GraphQLError && current.originalError && !(current instanceof AppError); depth++) {
+    current = current.originalError;
+  }
+  return current;
+}
 
 export interface FormatErrorOptions {
   isProduction: boolean;
@@ -33,7 +41,7 @@ function stripSuggestions(message: string): string {
  */
 export function createFormatError(options: FormatErrorOptions) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = unwrap(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
     if (original instanceof AppError) {

@@ -1,19 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { operation } from './operations';
 import type { TestServer } from './test-server';
 
-export const REGISTER = /* GraphQL */ `
-  mutation Register($input: RegisterInput!) {
-    register(input: $input) { accessToken refreshToken expiresIn tokenType user { id email username roles twoFactorEnabled emailVerified createdAt } }
-  }`;
-
-export const LOGIN = /* GraphQL */ `
-  mutation Login($input: LoginInput!) {
-    login(input: $input) {
-      __typename
-      ... on AuthPayload { accessToken refreshToken expiresIn user { id email } }
-      ... on TwoFactorChallenge { challengeToken expiresIn }
-    }
-  }`;
+/** The client operations of schema/operations/auth.graphql, as a frontend sends them. */
+export const REGISTER = operation('Register');
+export const LOGIN = operation('Login');
 
 export interface TestAccount {
   id: string;

@@ -1,0 +1,60 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+const productionKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const production = () => ({ NODE_ENV: 'production', JWT_PRIVATE_KEY: productionKey(), ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: 'postgres://u:p@db:5432/x' });
+
+function variableOf(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).variable;
+  }
+}
+
+test('defaults match CONTRACT.md', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({ port: 4000, bcryptRounds: 12, refreshReuseGraceSeconds: 10, nodeEnv: 'development', databaseUrl: undefined });
+  expect(config.sessionIdleSeconds).toBe(30 * 86400);
+  expect(config.sessionAbsoluteSeconds).toBe(90 * 86400);
+  expect(config.limits).toMatchObject({ loginDelayAfterFailures: 5, loginLockAfterFailures: 20, loginLockSeconds: 900, twoFactorLockAfterFailures: 10, ipFailuresPerWindow: 100, maxDepth: 15, maxAliases: 15, maxTokens: 2000, maxBodyBytes: 102400 });
+});
+
+test('a production start without JWT_PRIVATE_KEY is refused, naming the variable', () => {
+  const { JWT_PRIVATE_KEY: _, ...env } = production();
+  expect(variableOf(env)).toBe('JWT_PRIVATE_KEY');
+});
+
+test('a production start without ENCRYPTION_KEY is refused, naming the variable', () => {
+  const { ENCRYPTION_KEY: _, ...env } = production();
+  expect(variableOf(env)).toBe('ENCRYPTION_KEY');
+});
+
+test('BCRYPT_ROUNDS below 10 is refused in production but allowed in tests', () => {
+  expect(variableOf({ ...production(), BCRYPT_ROUNDS: '9' })).toBe('BCRYPT_ROUNDS');
+  expect(loadConfig({ NODE_ENV: 'test', BCRYPT_ROUNDS: '4' }).bcryptRounds).toBe(4);
+});
+
+test('a complete production configuration loads, with introspection and the landing page off', () => {
+  const config = loadConfig(production());
+  expect(config).toMatchObject({ isProduction: true, introspection: false, landingPage: false, corsOrigins: [] });
+});
+
+test.each([
+  ['PORT', 'eighty'],
+  ['PORT', '70000'],
+  ['BCRYPT_ROUNDS', '3'],
+  ['DATABASE_URL', 'mysql://x@y/z'],
+  ['DATABASE_URL', 'not a url'],
+  ['REDIS_URL', 'http://localhost'],
+  ['ENCRYPTION_KEY', 'c2hvcnQ='],
+  ['NODE_ENV', 'staging'],
+  ['LOG_LEVEL', 'loud'],
+  ['REFRESH_REUSE_GRACE_SECONDS', '-1'],
+  ['CORS_ORIGINS', 'not an origin'],
+  ['GRAPHQL_INTROSPECTION', 'maybe'],
+])('%s=%p is refused with an error naming it', (name, value) => {
+  expect(variableOf({ [name]: value })).toBe(name);
+});
