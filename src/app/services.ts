@@ -12,6 +12,7 @@ import { RevocationWatcher } from '../sessions/revocation-watcher';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccessTokenService } from '../tokens/access-token.service';
 import { loadSigningKeys, type SigningKeys } from '../tokens/signing-keys';
+import { TwoFactorService } from '../two-factor/two-factor.service';
 import { UsersService } from '../users/users.service';
 
 /** Seconds of clock difference forgiven between instances (also in access-token verification). */
@@ -33,6 +34,7 @@ export interface Services {
   users: UsersService;
   auth: AuthService;
   throttle: Throttle;
+  twoFactor: TwoFactorService;
 }
 
 export function createServices(config: Config, logger: Logger, dataSource: DataSource, secrets: Secrets, throttle: Throttle): Services {
@@ -58,5 +60,6 @@ export function createServices(config: Config, logger: Logger, dataSource: DataS
   });
   const users = new UsersService(dataSource, sql, audit);
   const auth = new AuthService(dataSource, sql, hasher, accessTokens, sessions, revocations, audit, throttle);
-  return { config, logger, dataSource, sql, keys, encryptor, hasher, accessTokens, audit, revocations, sessions, users, auth, throttle };
+  const twoFactor = new TwoFactorService(dataSource, sql, encryptor, auth, audit, throttle, { issuer: config.twoFactorIssuer });
+  return { config, logger, dataSource, sql, keys, encryptor, hasher, accessTokens, audit, revocations, sessions, users, auth, throttle, twoFactor };
 }
