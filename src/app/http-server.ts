@@ -5,7 +5,7 @@ import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import helmet from 'helmet';
-import type { GraphQLSchema, ValidationRule } from 'graphql';
+import { Kind, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
 import { buildContext, type GraphQLContext } from '../context/context';
 import { createFormatError } from '../errors/format-error';
 import { clientAddress } from './client-address';
@@ -15,6 +15,44 @@ import type { Services } from './services';
 export interface GraphQLExtensions {
   plugins: ApolloServerPlugin<GraphQLContext>[];
   validationRules: ValidationRule[];
+  /** Parser limits (maxTokens): checked while parsing, before any validation. */
+  parseOptions?: ParseOptions;
+}
+
+const MAX_LOGGED_OPERATION_NAME = 100; // characters: the name is the client's choice
+const MAX_LOGGED_FIELDS = 10; // root fields named in a request log line
+
+/** What the request log line says about a GraphQL request (never variables or the query text). */
+interface GraphQLOutcome {
+  operation?: string;
+  /** Root fields asked for (`login`, `me`, ...): names anonymous operations too. */
+  fields?: string[];
+  errors?: string[];
+}
+
+/**
+ * Fills each request's GraphQLOutcome from what Apollo resolved and what it sent. Keyed by the
+ * request's RequestInfo: Apollo hands plugins a shallow copy of the context, not the object built.
+ */
+function outcomeLogPlugin(outcomes: WeakMap<object, GraphQLOutcome>): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const outcome = outcomes.get(contextValue.request);
+      if (!outcome) return;
+      return {
+        async didResolveOperation({ operationName, operation }) {
+          if (operationName) outcome.operation = operationName.slice(0, MAX_LOGGED_OPERATION_NAME);
+          const fields = (operation?.selectionSet.selections ?? []).flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+          outcome.fields = [...new Set(fields)].slice(0, MAX_LOGGED_FIELDS);
+        },
+        async willSendResponse({ response }) {
+          if (response.body.kind !== 'single') return;
+          const codes = (response.body.singleResult.errors ?? []).map((e) => String(e.extensions?.code ?? 'UNKNOWN'));
+          if (codes.length) outcome.errors = [...new Set(codes)];
+        },
+      };
+    },
+  };
 }
 
 export interface HttpApp {
@@ -57,10 +95,14 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 export async function createHttpApp(services: Services, schema: GraphQLSchema, extensions: GraphQLExtensions): Promise<HttpApp> {
   const { config, logger } = services;
+  const outcomes = new WeakMap<object, GraphQLOutcome>();
+  const responseOutcomes = new WeakMap<ServerResponse, GraphQLOutcome>();
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
     introspection: config.introspection,
     csrfPrevention: true,
+    // Shutdown is main.ts's: drain HTTP, then stop Apollo, the pool and the database, then exit 0.
+    stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.isProduction,
@@ -69,7 +111,9 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       onMaskedError: (error) => logger.error({ err: error }, 'masked error'),
     }),
     validationRules: extensions.validationRules,
+    parseOptions: extensions.parseOptions,
     plugins: [
+      outcomeLogPlugin(outcomes),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       ...extensions.plugins,
     ],
@@ -91,9 +135,10 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     await new Promise<void>((resolve) => securityHeaders(req, res, () => resolve()));
 
     const origin = req.headers.origin;
+    // Answers differ by Origin: shared caches must not hand one origin's answer to another.
+    res.setHeader('vary', 'Origin');
     if (origin && (corsOrigins.has(origin) || corsOrigins.has('*'))) {
       res.setHeader('access-control-allow-origin', origin);
-      res.setHeader('vary', 'Origin');
       res.setHeader('access-control-allow-headers', CORS_ALLOWED_HEADERS);
       res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
       res.setHeader('access-control-max-age', CORS_MAX_AGE_SECONDS);
@@ -157,6 +202,9 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       ip: clientAddress(req, config.trustProxy),
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
     };
+    const outcome: GraphQLOutcome = {};
+    responseOutcomes.set(res, outcome);
+    outcomes.set(request, outcome);
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
       context: async () => buildContext(services, req.headers.authorization, request),
@@ -176,12 +224,17 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     inFlight++;
     res.on('close', () => {
       inFlight--;
+      const outcome = responseOutcomes.get(res);
       logger.info(
         {
           method: req.method,
+          // Never the query string: a GET /graphql carries variables (passwords, tokens) there.
           path: (req.url ?? '').split('?')[0],
           status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          ms: Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100,
+          ...(outcome?.operation ? { operation: outcome.operation } : {}),
+          ...(outcome?.fields?.length ? { fields: outcome.fields } : {}),
+          ...(outcome?.errors ? { errors: outcome.errors } : {}),
         },
         'request',
       );
