@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOGIN, REGISTER, uniqueEmail } from '../support/accounts';
-import { freePort, runServiceExpectingExit, startServiceProcess } from '../support/service-process';
+import { freePort, killServiceProcesses, runServiceExpectingExit, startServiceProcess } from '../support/service-process';
 import { postGraphQL } from '../support/test-server';
 
 jest.setTimeout(120_000);
@@ -12,7 +12,10 @@ beforeAll(() => {
   mkdirSync(dataDir, { recursive: true });
   chmodSync(dataDir, 0o755); // the embedded PostgreSQL runs as its own user below it
 });
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+afterAll(() => {
+  killServiceProcesses();
+  rmSync(dataDir, { recursive: true, force: true });
+});
 
 test('starts with nothing configured (embedded PostgreSQL), keeps data across a restart, and exits 0 on SIGTERM', async () => {
   const env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()), HOST: '127.0.0.1', BCRYPT_ROUNDS: '4', LOG_LEVEL: 'warn' };

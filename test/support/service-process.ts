@@ -3,6 +3,14 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
+const children = new Set<ChildProcess>();
+
+/** Kills whatever service process a test left running (a failed test must not hold Jest open). */
+export function killServiceProcesses(): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  children.clear();
+}
+
 /** A free TCP port on loopback (closed again before it is returned). */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -28,6 +36,7 @@ export async function startServiceProcess(env: Record<string, string | undefined
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
