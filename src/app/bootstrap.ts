@@ -8,6 +8,7 @@ import { createDataSource } from '../db/data-source';
 import type { EmbeddedDatabase } from '../db/embedded-postgres';
 import { runMigrations } from '../db/migrate';
 import { createLogger } from '../logging/logger';
+import { CleanupService } from '../maintenance/cleanup.service';
 import { buildBouncerSchema } from '../schema/build-schema';
 import { registerFeatures } from './features';
 import { createHttpApp } from './http-server';
@@ -20,6 +21,9 @@ export interface RunningBouncer {
   /** Stops accepting, lets in-flight requests finish (bounded), closes the pool, stops an embedded database. */
   stop(): Promise<void>;
 }
+
+const CLEANUP_INTERVAL_MS = 60 * 60 * 1000; // hourly: the tables grow by refreshes, not by the second
+const ENDED_SESSION_RETENTION_SECONDS = 30 * 24 * 60 * 60; // ended sessions stay visible to audits a month
 
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
 
@@ -60,6 +64,14 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     registerFeatures(services);
     commonPasswordCount();
     await Promise.all([services.revocations.start(), services.hasher.warmUp()]);
+    const cleanup = new CleanupService(dataSource, {
+      intervalMs: CLEANUP_INTERVAL_MS,
+      // A token retired longer ago than the idle limit belongs to a session used since, or dead.
+      retiredTokenRetentionSeconds: config.sessionIdleSeconds,
+      endedSessionRetentionSeconds: ENDED_SESSION_RETENTION_SECONDS,
+      onError: (error) => logger.warn({ err: error }, 'cleanup failed'),
+    });
+    cleanup.start();
 
     const schema = await buildBouncerSchema();
     const app = await createHttpApp(services, schema, graphqlLimits(config));
@@ -81,6 +93,7 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
         logger.debug('shutdown: http closed');
         await app.apollo.stop();
         services.revocations.stop();
+        await cleanup.stop();
         await throttle.close();
         logger.debug('shutdown: throttle closed');
         await dataSource.destroy();

@@ -7,6 +7,7 @@ import { SessionEntity } from './session.entity';
  */
 @Entity({ name: 'refresh_tokens' })
 @Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
+@Index('ix_refresh_tokens_retired_at', ['retiredAt'], { where: 'retired_at IS NOT NULL' })
 export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

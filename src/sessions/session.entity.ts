@@ -5,6 +5,7 @@ import { UserEntity } from '../users/user.entity';
 @Entity({ name: 'sessions' })
 // Every instance polls recent revocations; a partial index keeps that poll a range scan.
 @Index('ix_sessions_revoked_at', ['revokedAt'], { where: 'revoked_at IS NOT NULL' })
+@Index('ix_sessions_expires_at', ['expiresAt'])
 export class SessionEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

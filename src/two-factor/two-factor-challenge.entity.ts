@@ -4,6 +4,8 @@ import { UserEntity } from '../users/user.entity';
 /** A login waiting for its second factor. The token is opaque and stored only as a hash. */
 @Entity({ name: 'two_factor_challenges' })
 @Index('uq_two_factor_challenges_hash', ['tokenHash'], { unique: true })
+@Index('ix_two_factor_challenges_expires_at', ['expiresAt'])
+@Index('ix_two_factor_challenges_user_id', ['userId'])
 export class TwoFactorChallengeEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
