@@ -140,6 +140,8 @@ export class AuthService {
       await this.throttle.loginFailed(key, null);
       throw new InvalidCredentialsError();
     }
+    // beforeLogin counted this check as a failure until proven otherwise.
+    await this.throttle.loginSucceeded(key, null);
   }
 
   /** Changes the password and signs out every other session of the user. */

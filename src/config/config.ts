@@ -15,6 +15,8 @@ export interface LimitsConfig {
   loginLockAfterFailures: number;
   /** How long an account lock lasts, seconds. */
   loginLockSeconds: number;
+  /** Longest of the growing delays between failed logins of one account, seconds. */
+  loginMaxDelaySeconds: number;
   /** Failed logins per client address per window. */
   ipFailuresPerWindow: number;
   /** Window of the per-address failure counter, seconds. */
@@ -71,6 +73,8 @@ export interface Config {
   /** How often each instance reads revocations made by other instances, ms (must stay well under 5 s). */
   revocationPollMs: number;
   redisUrl: string | undefined;
+  /** Namespace of every rate-limit key (instances sharing counters must share it). */
+  rateLimitKeyPrefix: string;
   logLevel: LogLevel;
   /** Proxy hops in front of the service whose X-Forwarded-For is believed (0: use the socket address). */
   trustProxy: number;
@@ -182,6 +186,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('REDIS_URL', 'must be a URL like redis://host:6379');
   }
 
+  const rateLimitKeyPrefix = str(env, 'RATE_LIMIT_KEY_PREFIX') ?? 'bouncer';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(rateLimitKeyPrefix)) {
+    throw new ConfigError('RATE_LIMIT_KEY_PREFIX', 'must be 1 to 64 of letters, digits, "_", "." or "-"');
+  }
+
   const logLevel = (str(env, 'LOG_LEVEL') ?? (nodeEnv === 'test' ? 'silent' : 'info')) as LogLevel;
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent, got "${logLevel}"`);
@@ -215,11 +224,14 @@ export function loadConfig(env: Env = process.env): Config {
     // NIST SP 800-63B 5.2.2: no more than 100 consecutive failures per account.
     loginLockAfterFailures: int(env, 'LOGIN_LOCK_AFTER_FAILURES', 20, 2, 100),
     loginLockSeconds: int(env, 'LOGIN_LOCK_SECONDS', 15 * 60, 1, DAY_SECONDS),
+    loginMaxDelaySeconds: int(env, 'LOGIN_MAX_DELAY_SECONDS', 60, 1, 60 * 60),
     ipFailuresPerWindow: int(env, 'IP_FAILURES_PER_WINDOW', 100, 1, 1_000_000),
     ipWindowSeconds: int(env, 'IP_WINDOW_SECONDS', 15 * 60, 1, DAY_SECONDS),
     twoFactorLockAfterFailures: int(env, 'TWO_FACTOR_LOCK_AFTER_FAILURES', 10, 1, 100),
     twoFactorLockSeconds: int(env, 'TWO_FACTOR_LOCK_SECONDS', 15 * 60, 1, DAY_SECONDS),
-    registrationsPerWindow: int(env, 'REGISTRATIONS_PER_WINDOW', 20, 1, 1_000_000),
+    // Outside production every client is usually 127.0.0.1 (a developer, a test suite): one shared
+    // address would exhaust a production-sized budget within minutes.
+    registrationsPerWindow: int(env, 'REGISTRATIONS_PER_WINDOW', isProduction ? 20 : 10_000, 1, 1_000_000),
     registrationWindowSeconds: int(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1, DAY_SECONDS),
     maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 15, 2, 100),
     maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 1, 1000),
@@ -255,6 +267,7 @@ export function loadConfig(env: Env = process.env): Config {
     sessionAbsoluteSeconds,
     revocationPollMs: int(env, 'REVOCATION_POLL_MS', 1000, 100, 4000),
     redisUrl,
+    rateLimitKeyPrefix,
     logLevel,
     trustProxy: int(env, 'TRUST_PROXY', 0, 0, 10),
     corsOrigins,

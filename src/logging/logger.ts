@@ -1,36 +1,46 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/config';
 
-/** Paths that may hold a secret anywhere in a log object; pino replaces them before writing. */
-export const REDACT_PATHS = [
+/** Field names that hold a secret wherever they appear in a log object. */
+const SECRET_FIELDS = [
   'password',
-  '*.password',
   'currentPassword',
-  '*.currentPassword',
   'newPassword',
-  '*.newPassword',
   'refreshToken',
-  '*.refreshToken',
   'accessToken',
-  '*.accessToken',
   'challengeToken',
-  '*.challengeToken',
+  'token',
   'code',
-  '*.code',
+  'codes',
+  'recoveryCodes',
   'secret',
-  '*.secret',
+  'otpauthUrl',
+  'qrCodeDataUrl',
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  'req.headers.authorization',
+  'cookie',
+  'set-cookie',
   'variables',
-  '*.variables',
+  'jwtPrivateKeyPem',
+  'encryptionKey',
+  'encryptionPreviousKeys',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({
+/**
+ * Paths that may hold a secret in a log object, up to three levels deep (pino's `*` matches one
+ * level); pino replaces them before writing. The request log line never carries bodies or query
+ * strings in the first place: this is the net under it.
+ */
+export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => {
+  const key = /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
+  const join = (prefix: string) => (key.startsWith('[') ? `${prefix}${key}` : `${prefix}.${key}`);
+  return [key, join('*'), join('*.*')];
+});
+
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  const options = {
     level: config.logLevel,
     base: { service: 'bouncer' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

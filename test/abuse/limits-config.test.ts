@@ -1,0 +1,58 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+const production = () => ({
+  NODE_ENV: 'production',
+  JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+});
+
+function refusedVariable(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).variable;
+  }
+}
+
+test('abuse limits default to the contract values in every environment', () => {
+  for (const env of [{}, { NODE_ENV: 'test' }, production()]) {
+    expect(loadConfig(env).limits).toMatchObject({
+      loginDelayAfterFailures: 5,
+      loginLockAfterFailures: 20,
+      loginLockSeconds: 15 * 60,
+      ipFailuresPerWindow: 100,
+      ipWindowSeconds: 15 * 60,
+      twoFactorLockAfterFailures: 10,
+      twoFactorLockSeconds: 15 * 60,
+      maxDepth: 15,
+      maxAliases: 15,
+      maxTokens: 2000,
+      maxBodyBytes: 100 * 1024,
+    });
+  }
+});
+
+test('production caps registrations at 20 per address per hour; development and tests (all 127.0.0.1) do not', () => {
+  expect(loadConfig(production()).limits).toMatchObject({ registrationsPerWindow: 20, registrationWindowSeconds: 3600 });
+  expect(loadConfig({}).limits.registrationsPerWindow).toBeGreaterThan(1000);
+});
+
+test('refuses a per-account lock threshold above NIST SP 800-63B\'s 100 consecutive failures', () => {
+  expect(refusedVariable({ LOGIN_LOCK_AFTER_FAILURES: '101' })).toBe('LOGIN_LOCK_AFTER_FAILURES');
+  expect(refusedVariable({ TWO_FACTOR_LOCK_AFTER_FAILURES: '101' })).toBe('TWO_FACTOR_LOCK_AFTER_FAILURES');
+  expect(loadConfig({ LOGIN_LOCK_AFTER_FAILURES: '100' }).limits.loginLockAfterFailures).toBe(100);
+});
+
+test('RATE_LIMIT_KEY_PREFIX must be a short plain name (it becomes part of every counter key)', () => {
+  expect(loadConfig({}).rateLimitKeyPrefix).toBe('bouncer');
+  expect(loadConfig({ RATE_LIMIT_KEY_PREFIX: 'eu-1.bouncer' }).rateLimitKeyPrefix).toBe('eu-1.bouncer');
+  expect(refusedVariable({ RATE_LIMIT_KEY_PREFIX: 'has space' })).toBe('RATE_LIMIT_KEY_PREFIX');
+  expect(refusedVariable({ RATE_LIMIT_KEY_PREFIX: 'x'.repeat(65) })).toBe('RATE_LIMIT_KEY_PREFIX');
+});
+
+test('TRUST_PROXY defaults to 0: the socket address is the client', () => {
+  expect(loadConfig({}).trustProxy).toBe(0);
+});
