@@ -1,11 +1,13 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOGIN, uniqueEmail } from '../support/accounts';
+import { freePort } from '../support/service-process';
 import { postGraphQL, testEnv, type GraphQLResponse, type TestServer } from '../support/test-server';
+
+export { freePort };
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,14 +47,6 @@ export async function auditTypes(server: TestServer, userId: string): Promise<st
     [userId],
   );
   return rows.map((r) => r.type);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /**
