@@ -6,6 +6,12 @@ import type { SigningKeys } from './signing-keys';
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Seconds of clock difference between instances that verification forgives. */
 const CLOCK_TOLERANCE_SECONDS = 5;
+/**
+ * Tokens whose signature was checked, kept until they expire: a client sends the same token for its
+ * whole lifetime, and an ES256 verification costs as much as the rest of an authenticated request.
+ * Keyed by the whole token string, signature included, so only a byte-identical token hits.
+ */
+const VERIFIED_CACHE_ENTRIES = 10_000;
 
 export interface AccessClaims {
   sub: string;
@@ -22,6 +28,8 @@ export interface AccessTokenOptions {
 }
 
 export class AccessTokenService {
+  private readonly verified = new Map<string, AccessClaims>();
+
   constructor(
     private readonly keys: SigningKeys,
     private readonly options: AccessTokenOptions,
@@ -47,6 +55,22 @@ export class AccessTokenService {
    * Returns null for anything that is not a valid access token of this service.
    */
   verify(token: string): AccessClaims | null {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp + CLOCK_TOLERANCE_SECONDS > Date.now() / 1000) return cached;
+      this.verified.delete(token);
+      return null;
+    }
+    const claims = this.verifySignature(token);
+    if (claims) {
+      // Oldest first out: Map keeps insertion order.
+      if (this.verified.size >= VERIFIED_CACHE_ENTRIES) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  private verifySignature(token: string): AccessClaims | null {
     const header = decodeHeader(token);
     if (!header || header.typ !== ACCESS_TOKEN_TYP || typeof header.kid !== 'string') return null;
     const key = this.keys.verification.get(header.kid);
