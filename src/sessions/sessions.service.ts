@@ -82,9 +82,11 @@ export class SessionsService {
     const outcome = await this.dataSource.transaction(async (m): Promise<RefreshOutcome> => {
       // Lock the session row first, then read the token in a later statement: under READ COMMITTED
       // that read sees what a racing refresh committed while this one waited for the lock.
-      const owner: Array<{ session_id: string }> = await m.query('SELECT session_id FROM refresh_tokens WHERE token_hash = $1', [tokenHash]);
+      const owner: Array<{ id: string }> = await m.query(
+        'SELECT id FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) FOR UPDATE',
+        [tokenHash],
+      );
       if (!owner[0]) return { kind: 'invalid' };
-      await m.query('SELECT id FROM sessions WHERE id = $1 FOR UPDATE', [owner[0].session_id]);
       const rows: Array<{
         rt_id: string;
         session_id: string;
@@ -113,20 +115,24 @@ export class SessionsService {
         return { kind: 'invalid' };
       }
 
+      // Statements below are merged with CTEs: a refresh is a handful of round trips, not ten.
+      const touchSessionThenReadUser = `s AS (UPDATE sessions SET last_used_at = now(), ip_address = COALESCE($2, ip_address) WHERE id = $1)
+        SELECT ${USER_COLUMNS} FROM users WHERE id = $3`;
       let nextToken: string;
+      let users: UserRow[];
       if (row.retired_at === null) {
         nextToken = newOpaqueToken();
-        const successorId = randomUUID();
-        await m.insert(RefreshTokenEntity, { id: successorId, sessionId: row.session_id, tokenHash: sha256Hex(nextToken) });
         // Only the token just retired keeps a copy of its successor, and only for the grace window.
-        await m.query(`UPDATE refresh_tokens SET successor_enc = NULL WHERE session_id = $1 AND successor_enc IS NOT NULL`, [
-          row.session_id,
-        ]);
-        await m.query(`UPDATE refresh_tokens SET retired_at = now(), successor_id = $2, successor_enc = $3 WHERE id = $1`, [
-          row.rt_id,
-          successorId,
-          this.encryptor.encrypt(nextToken, row.rt_id),
-        ]);
+        users = await m.query(
+          `WITH ins AS (INSERT INTO refresh_tokens (id, session_id, token_hash) VALUES ($4, $1, $5)),
+                rt AS (UPDATE refresh_tokens
+                          SET retired_at = CASE WHEN id = $6 THEN now() ELSE retired_at END,
+                              successor_id = CASE WHEN id = $6 THEN $4::uuid ELSE successor_id END,
+                              successor_enc = CASE WHEN id = $6 THEN $7 ELSE NULL END
+                        WHERE session_id = $1 AND (id = $6 OR successor_enc IS NOT NULL)),
+                ${touchSessionThenReadUser}`,
+          [row.session_id, request.ip, row.user_id, randomUUID(), sha256Hex(nextToken), row.rt_id, this.encryptor.encrypt(nextToken, row.rt_id)],
+        );
       } else {
         const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
         if (!withinGrace || !row.successor_enc || !row.successor_current) {
@@ -142,12 +148,8 @@ export class SessionsService {
           return { kind: 'reused', sessionId: row.session_id };
         }
         nextToken = this.encryptor.decrypt(row.successor_enc, row.rt_id);
+        users = await m.query(`WITH ${touchSessionThenReadUser}`, [row.session_id, request.ip, row.user_id]);
       }
-      await m.query(`UPDATE sessions SET last_used_at = now(), ip_address = COALESCE($2, ip_address) WHERE id = $1`, [
-        row.session_id,
-        request.ip,
-      ]);
-      const users: UserRow[] = await m.query(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [row.user_id]);
       if (!users[0]) return { kind: 'invalid' };
       return {
         kind: 'ok',
