@@ -1,0 +1,121 @@
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { forkChild, memoryOf, PROBE_SCRIPT, type ForkedChild } from './child';
+
+/** A server the bench started in a process of its own: the service or a baseline rung. */
+export interface BenchServer {
+  name: string;
+  origin: string;
+  child: ForkedChild;
+  /** Starts a fresh event-loop-delay window inside the server. */
+  resetEventLoop(): Promise<void>;
+  /** The window's event-loop delay, ms. */
+  eventLoop(): Promise<EventLoopDelay>;
+  memory(): { peakRssMb: number; rssMb: number };
+  stop(): Promise<void>;
+}
+
+export interface EventLoopDelay {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const SERVICE_MAIN = join(ROOT, 'dist', 'src', 'main.js');
+const BASELINE_SCRIPT = join(__dirname, '..', 'servers', 'baseline-server.js');
+const BCRYPT_RUNNER_SCRIPT = join(__dirname, '..', 'servers', 'bcrypt-runner.js');
+/** Variables of the service that must come from the bench, never from the shell that runs it. */
+const SERVICE_VARIABLES = /^(PORT|HOST|NODE_ENV|DATABASE_URL|REDIS_URL|JWT_|ENCRYPTION_|BCRYPT_|LOG_LEVEL|DB_|DATA_DIR|EMBEDDED_PG_PORT|LOGIN_|IP_|TWO_FACTOR_|REGISTRATION|GRAPHQL_|MAX_BODY|ACCESS_TOKEN|REFRESH_|SESSION_|REVOCATION_|TRUST_PROXY|CORS_|TLS_|SHUTDOWN_)/;
+
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!SERVICE_VARIABLES.test(key)) env[key] = value;
+  return { ...env, ...extra };
+}
+
+/** A port nothing listens on now (the service is given it as PORT, as an operator would). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolvePort(port));
+    });
+  });
+}
+
+function wrap(name: string, child: ForkedChild, origin: string): BenchServer {
+  return {
+    name,
+    origin,
+    child,
+    resetEventLoop: async () => {
+      await child.call('eld:reset', {}, 10_000);
+    },
+    eventLoop: () => child.call<EventLoopDelay>('eld:read', {}, 10_000),
+    memory: () => memoryOf(child.pid),
+    stop: () => child.stop(),
+  };
+}
+
+export interface ServiceOptions {
+  name: string;
+  databaseUrl: string;
+  jwtPrivateKeyPem: string;
+  encryptionKey: string;
+  bcryptRounds: number;
+  dbPoolSize?: number;
+  bcryptConcurrency?: number;
+  /** Count pg statements inside the service (the probe wraps pg's Client.query): profiling runs only. */
+  countQueries?: boolean;
+}
+
+/** `node dist/src/main.js` in production mode on loopback, with limits raised so nothing throttles the bench. */
+export async function startService(options: ServiceOptions): Promise<BenchServer> {
+  const port = await freePort();
+  const env = cleanEnv({
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: options.databaseUrl,
+    JWT_PRIVATE_KEY: options.jwtPrivateKeyPem,
+    ENCRYPTION_KEY: options.encryptionKey,
+    BCRYPT_ROUNDS: String(options.bcryptRounds),
+    LOG_LEVEL: 'warn',
+    DATA_DIR: join(ROOT, '.data', 'bench'),
+    DB_POOL_SIZE: String(options.dbPoolSize ?? 10),
+    ...(options.bcryptConcurrency ? { BCRYPT_CONCURRENCY: String(options.bcryptConcurrency) } : {}),
+    ...(options.countQueries ? { BENCH_COUNT_QUERIES: '1' } : {}),
+    // The bench logs in thousands of times from one address, half of those failing on purpose.
+    LOGIN_DELAY_AFTER_FAILURES: '100',
+    LOGIN_LOCK_AFTER_FAILURES: '100',
+    IP_FAILURES_PER_WINDOW: '1000000',
+    REGISTRATIONS_PER_WINDOW: '1000000',
+    TWO_FACTOR_LOCK_AFTER_FAILURES: '100',
+  });
+  const { child } = await forkChild({ name: options.name, script: SERVICE_MAIN, env, execArgv: ['-r', PROBE_SCRIPT], ready: /Bouncer ready at (\S+)/ });
+  return wrap(options.name, child, `http://127.0.0.1:${port}`);
+}
+
+export type Rung = 'r0' | 'r1' | 'r2' | 'r3p';
+
+export async function startBaseline(rung: Rung, env: Record<string, string>): Promise<BenchServer> {
+  const { child, ready } = await forkChild({
+    name: `baseline ${rung}`,
+    script: BASELINE_SCRIPT,
+    args: [rung],
+    env: cleanEnv({ NODE_ENV: 'production', ...env }),
+    execArgv: ['-r', PROBE_SCRIPT],
+    ready: /ready on port (\d+)/,
+  });
+  return wrap(`baseline ${rung}`, child, `http://127.0.0.1:${ready}`);
+}
+
+export async function startBcryptRunner(): Promise<ForkedChild> {
+  const { child } = await forkChild({ name: 'bcrypt runner', script: BCRYPT_RUNNER_SCRIPT, env: cleanEnv({}), ready: /bcrypt runner ready/ });
+  return child;
+}
