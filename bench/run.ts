@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, availableParallelism } from 'node:os';
@@ -34,9 +35,22 @@ function log(line: string): void {
 
 const loadAtStart = loadavg();
 
+/** The commit the service was built from, and whether src/ had changes on top (results belong to code). */
+function sourceVersion(): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src').length > 0;
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted src changes' : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
+const SOURCE = sourceVersion();
+
 function machine(database: BenchDatabase | undefined): Record<string, unknown> {
   const cpu = cpus()[0];
   return {
+    source: SOURCE,
     nproc: availableParallelism(),
     cpu: cpu?.model ?? 'unknown',
     memoryGb: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
@@ -85,7 +99,6 @@ const SECTIONS: Section[] = [
   ['2fa', twoFactorScenario],
   ['mixed', mixedScenario],
   ['pool', poolSweep],
-  // Last: it grows the users table for good.
   ['scale', scaleScenario],
 ];
 
@@ -151,6 +164,7 @@ async function main(): Promise<number> {
       options,
       log,
       databaseUrl: database.url,
+      extraDatabase: (suffix) => database!.extra(suffix),
       db,
       keys,
       seedHash: hash,

@@ -16,6 +16,8 @@ export interface BenchContext {
   options: BenchOptions;
   log(line: string): void;
   databaseUrl: string;
+  /** Creates a further fresh database on the bench's server (dropped at the end); its URL. */
+  extraDatabase(suffix: string): Promise<string>;
   db: BenchDb;
   keys: BenchKeys;
   /** The one bcrypt hash (made by the service's PasswordHasher) every seeded account has. */

@@ -9,6 +9,8 @@ export interface BenchDatabase {
   /** Where the server comes from, for the report. */
   server: string;
   serverVersion: string;
+  /** A further fresh database `bouncer_bench_<suffix>` on the same server (dropped with the rest); its URL. */
+  extra(suffix: string): Promise<string>;
   drop(): Promise<void>;
 }
 
@@ -35,7 +37,8 @@ async function admin<T>(url: string, work: (client: Client) => Promise<T>): Prom
 }
 
 /**
- * DATABASE_URL when set (its server gets a fresh `bouncer_bench` database), else the embedded
+ * DATABASE_URL when set (its server gets a fresh `bouncer_bench` database, and
+ * `bouncer_bench_scale` for the large-table comparison), else the embedded
  * PostgreSQL the service itself would start, under .data/bench-pg on port 54331.
  */
 export async function openBenchDatabase(databaseUrl: string | undefined, log: (line: string) => void): Promise<BenchDatabase> {
@@ -56,15 +59,28 @@ export async function openBenchDatabase(databaseUrl: string | undefined, log: (l
     return (await client.query<{ server_version: string }>('SHOW server_version')).rows[0].server_version;
   });
   let dropped = false;
+  const databases = [BENCH_DATABASE];
   return {
     url: withDatabase(adminUrl, BENCH_DATABASE),
     server,
     serverVersion,
+    extra: async (suffix) => {
+      if (!/^[a-z0-9_]+$/.test(suffix)) throw new Error(`bad database suffix "${suffix}"`);
+      const name = `${BENCH_DATABASE}_${suffix}`;
+      databases.push(name);
+      await admin(adminUrl!, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${name}`);
+      });
+      return withDatabase(adminUrl!, name);
+    },
     drop: async () => {
       if (dropped) return;
       dropped = true;
       try {
-        await admin(adminUrl!, (client) => client.query(`DROP DATABASE IF EXISTS ${BENCH_DATABASE} WITH (FORCE)`));
+        await admin(adminUrl!, async (client) => {
+          for (const name of databases) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        });
       } finally {
         await embedded?.stop();
       }

@@ -41,13 +41,21 @@ export type LoginKind = 'valid' | 'unknown' | 'wrong';
  * Logins rotating over accounts u1..u<accounts> (valid, wrong password) or over identifiers no
  * account has (unknown): per-account counters never come near a lock.
  */
-export function loginRequest(kind: LoginKind, accounts: number, tag: string, onRefreshToken?: (token: string) => void): LoadRequest {
+export function loginRequest(
+  kind: LoginKind,
+  accounts: number,
+  tag: string,
+  onRefreshToken?: (token: string) => void,
+  spread: 'rotate' | 'random' = 'rotate',
+): LoadRequest {
   let next = 0;
   const unknownPrefix = `nobody-${process.pid}-${Date.now()}`;
   return {
     tag,
     build: () => {
-      const n = (next++ % accounts) + 1;
+      // Random: a short run must touch rows all over a large table, not its first few pages.
+      const i = next++;
+      const n = spread === 'random' ? 1 + Math.floor(Math.random() * accounts) : (i % accounts) + 1;
       const identifier = kind === 'unknown' ? `${unknownPrefix}-${n}-${next}@bench.test` : seedEmail(n);
       const password = kind === 'wrong' ? WRONG_PASSWORD : SEED_PASSWORD;
       return { body: body(LOGIN_MUTATION, { input: { identifier, password } }) };
