@@ -47,8 +47,10 @@ describe('enrolment', () => {
     const parsed = URI.parse(setup.otpauthUrl);
     expect(parsed).toMatchObject({ issuer: 'Bouncer Test', label: account.email, algorithm: 'SHA1', digits: 6, period: 30 });
     expect(parsed.secret.base32).toBe(setup.secret);
-    expect(setup.qrCodeDataUrl).toMatch(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
-    expect(Buffer.from(setup.qrCodeDataUrl.split(',')[1], 'base64').subarray(1, 4).toString()).toBe('PNG');
+    expect(setup.qrCodeDataUrl).toMatch(/^data:image\/svg\+xml;base64,[A-Za-z0-9+/]+=*$/);
+    const svg = Buffer.from(setup.qrCodeDataUrl.split(',')[1], 'base64').toString('utf8');
+    expect(svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    expect(svg).toContain('<path');
 
     // Pending, not on; stored encrypted and bound to this account.
     expect(await twoFactorEnabled(account)).toBe(false);

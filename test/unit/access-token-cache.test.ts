@@ -26,3 +26,20 @@ test('a token that differs from a cached one by a single character is verified a
   const tampered = [header, payload.slice(0, i) + (payload[i] === 'x' ? 'y' : 'x') + payload.slice(i + 1), signature].join('.');
   expect(service.verify(tampered)).toBeNull();
 });
+
+test('keeps the most recently used tokens when it must evict (a busy token is not re-verified)', () => {
+  const small = new AccessTokenService(loadSigningKeys(pem), { issuer: 'bouncer', audience: 'bouncer', ttlSeconds: 60, verifiedCacheEntries: 10 });
+  const hot = small.issue('hot', 'session-hot', [Role.USER], farFuture).token;
+  const cold = small.issue('cold', 'session-cold', [Role.USER], farFuture).token;
+  small.verify(cold);
+  small.verify(hot);
+  for (let i = 0; i < 30; i++) {
+    small.verify(hot); // still in use while others come and go
+    small.verify(small.issue(`user-${i}`, `session-${i}`, [Role.USER], farFuture).token);
+  }
+  const verifySpy = jest.spyOn(small as unknown as { verifySignature: (t: string) => unknown }, 'verifySignature');
+  expect(small.verify(hot)).toMatchObject({ sub: 'hot' });
+  expect(verifySpy).not.toHaveBeenCalled();
+  expect(small.verify(cold)).toMatchObject({ sub: 'cold' });
+  expect(verifySpy).toHaveBeenCalledTimes(1); // evicted, so verified again
+});
