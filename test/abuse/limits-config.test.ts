@@ -1,21 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/config';
-
-const production = () => ({
-  NODE_ENV: 'production',
-  JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-});
-
-function refusedVariable(env: Record<string, string>): string | undefined {
-  try {
-    loadConfig(env);
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).variable;
-  }
-}
+import { loadConfig } from '../../src/config/config';
+import { productionEnv as production, refusedVariable } from '../support/config-env';
 
 test('abuse limits default to the contract values in every environment', () => {
   for (const env of [{}, { NODE_ENV: 'test' }, production()]) {

@@ -1,18 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { loadConfig } from '../../src/config/config';
+import { productionEnv, refusedVariable } from '../support/config-env';
 
-const productionKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const production = () => ({ NODE_ENV: 'production', JWT_PRIVATE_KEY: productionKey(), ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: 'postgres://u:p@db:5432/x' });
-
-function variableOf(env: Record<string, string>): string | undefined {
-  try {
-    loadConfig(env);
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).variable;
-  }
-}
+const production = (): Record<string, string> => ({ ...productionEnv(), DATABASE_URL: 'postgres://u:p@db:5432/x' });
+const variableOf = refusedVariable;
 
 test('defaults match CONTRACT.md', () => {
   const config = loadConfig({});

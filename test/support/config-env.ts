@@ -1,0 +1,22 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from '../../src/config/config';
+
+/** The least a production start needs: fresh keys, no database (config does not connect). */
+export function productionEnv(): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  };
+}
+
+/** The variable a ConfigError names for this environment, or undefined when it loads. */
+export function refusedVariable(env: Record<string, string>): string | undefined {
+  try {
+    loadConfig(env);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.variable;
+  }
+}
