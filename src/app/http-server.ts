@@ -95,6 +95,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 export async function createHttpApp(services: Services, schema: GraphQLSchema, extensions: GraphQLExtensions): Promise<HttpApp> {
   const { config, logger } = services;
+  // The request line is info-level: below that, none of its bookkeeping runs on the hot path.
+  const logRequests = logger.isLevelEnabled('info');
   const outcomes = new WeakMap<object, GraphQLOutcome>();
   const responseOutcomes = new WeakMap<ServerResponse, GraphQLOutcome>();
   const apollo = new ApolloServer<GraphQLContext>({
@@ -113,7 +115,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     validationRules: extensions.validationRules,
     parseOptions: extensions.parseOptions,
     plugins: [
-      outcomeLogPlugin(outcomes),
+      ...(logRequests ? [outcomeLogPlugin(outcomes)] : []),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       ...extensions.plugins,
     ],
@@ -203,8 +205,10 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
     };
     const outcome: GraphQLOutcome = {};
-    responseOutcomes.set(res, outcome);
-    outcomes.set(request, outcome);
+    if (logRequests) {
+      responseOutcomes.set(res, outcome);
+      outcomes.set(request, outcome);
+    }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
       context: async () => buildContext(services, req.headers.authorization, request),
@@ -224,6 +228,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     inFlight++;
     res.on('close', () => {
       inFlight--;
+      if (!logRequests) return;
       const outcome = responseOutcomes.get(res);
       logger.info(
         {
