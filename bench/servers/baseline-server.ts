@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import jwt from 'jsonwebtoken';
 import { Pool } from 'pg';
+import { headerMapOf, sendGraphQLResponse } from '../../src/app/apollo-node';
 
 /**
  * The rungs under Bouncer in the authenticated-query ladder, one per process (argv[2]):
@@ -77,23 +78,13 @@ async function main(): Promise<void> {
     close = () => apollo.stop();
     handler = async (req, res) => {
       const body = await readJson(req);
-      const headers = new HeaderMap();
-      for (const [key, value] of Object.entries(req.headers)) {
-        if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-      }
+      const headers = headerMapOf(req.headers);
       const url = new URL(req.url ?? '/', 'http://localhost');
       const result = await apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'POST', headers, search: url.search, body },
         context: async () => ({}),
       });
-      for (const [key, value] of result.headers) res.setHeader(key, value);
-      res.statusCode = result.status ?? 200;
-      if (result.body.kind === 'complete') {
-        res.end(result.body.string);
-        return;
-      }
-      for await (const chunk of result.body.asyncIterator) res.write(chunk);
-      res.end();
+      await sendGraphQLResponse(res, result);
     };
   } else {
     const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE ?? 10) });

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import helmet from 'helmet';
 import { Kind, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
 import { buildContext, type GraphQLContext } from '../context/context';
 import { createFormatError } from '../errors/format-error';
+import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
 import { Readiness } from './readiness';
 import type { Services } from './services';
@@ -196,10 +197,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       }
     }
 
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
+    const headers = headerMapOf(req.headers);
     const request = {
       ip: clientAddress(req, config.trustProxy),
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
@@ -213,14 +211,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
       context: async () => buildContext(services, req.headers.authorization, request),
     });
-    for (const [key, value] of result.headers) res.setHeader(key, value);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === 'complete') {
-      res.end(result.body.string);
-      return;
-    }
-    for await (const chunk of result.body.asyncIterator) res.write(chunk);
-    res.end();
+    await sendGraphQLResponse(res, result);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
