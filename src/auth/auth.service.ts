@@ -96,12 +96,11 @@ export class AuthService {
     if (!user || !valid) {
       const { locked } = await this.throttle.loginFailed(identifier, request.ip);
       // Written for unknown identifiers too, so both paths do the same work.
-      await this.dataSource.transaction((m) =>
-        this.audit.record(
-          m,
-          { type: AuditEvent.LOGIN_FAILED, userId: user?.id ?? null, ip: request.ip, userAgent: request.userAgent, data: { reason: user ? 'password' : 'unknown_identifier' } },
-          ...(locked ? [{ type: AuditEvent.ACCOUNT_LOCKED, userId: user?.id ?? null, ip: request.ip, userAgent: request.userAgent }] : []),
-        ),
+      // Nothing else changes on a failure: one multi-row INSERT, no transaction around it.
+      await this.audit.record(
+        this.dataSource.manager,
+        { type: AuditEvent.LOGIN_FAILED, userId: user?.id ?? null, ip: request.ip, userAgent: request.userAgent, data: { reason: user ? 'password' : 'unknown_identifier' } },
+        ...(locked ? [{ type: AuditEvent.ACCOUNT_LOCKED, userId: user?.id ?? null, ip: request.ip, userAgent: request.userAgent }] : []),
       );
       throw new InvalidCredentialsError();
     }
@@ -128,12 +127,16 @@ export class AuthService {
 
   /** Re-checks the password of a signed-in user (changePassword, 2FA changes). */
   async verifyPassword(userId: string, password: string): Promise<void> {
+    await this.checkPasswordOf(userId, await this.findWithPassword(userId), password);
+  }
+
+  private findWithPassword(userId: string): Promise<LoginRow | undefined> {
+    return this.sql.one<LoginRow>('login_by_id', `SELECT ${USER_COLUMNS}, password_hash FROM users WHERE id = $1`, [userId]);
+  }
+
+  /** The password re-check, throttled like a login on the account's email. */
+  private async checkPasswordOf(userId: string, row: LoginRow | undefined, password: string): Promise<void> {
     if (!password || password.length > MAX_PASSWORD_INPUT_CHARS) throw new InvalidCredentialsError();
-    const row = await this.sql.one<{ password_hash: string; email: string }>(
-      'password_by_id',
-      'SELECT password_hash, email FROM users WHERE id = $1',
-      [userId],
-    );
     const key = row?.email ?? userId;
     await this.throttle.beforeLogin(key, null);
     if (!row || !(await this.hasher.verify(password, row.password_hash))) {
@@ -146,11 +149,12 @@ export class AuthService {
 
   /** Changes the password and signs out every other session of the user. */
   async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string, request: RequestInfo): Promise<void> {
-    const user = await this.sql.one<UserRow>('user_by_id', `SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [userId]);
+    const user = await this.findWithPassword(userId);
     if (!user) throw new InvalidCredentialsError();
+    // The policy first: a refused new password costs no bcrypt work.
     const policyError = checkPassword('newPassword', newPassword, { email: user.email, username: user.username });
     if (policyError) throw new BadUserInputError([policyError]);
-    await this.verifyPassword(userId, currentPassword);
+    await this.checkPasswordOf(userId, user, currentPassword);
     const passwordHash = await this.hasher.hash(newPassword);
     const revoked = await this.dataSource.transaction(async (m) => {
       await m.update(UserEntity, { id: userId }, { passwordHash, passwordChangedAt: () => 'now()' });
