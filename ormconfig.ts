@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from './src/config/config';
-import { createDataSource } from './src/db/data-source';
+import { loadConfig } from './src/app/config';
+import { openDataSource } from './src/app/database';
 
 /**
  * The DataSource the TypeORM CLI uses (`npm run migration:run`, `migration:generate`). It needs a
@@ -13,4 +13,4 @@ if (!config.databaseUrl) {
 }
 
 // The TypeORM CLI wants exactly one exported DataSource.
-export default createDataSource({ url: config.databaseUrl, poolSize: 2, connectTimeoutMs: config.dbConnectTimeoutMs });
+export default openDataSource({ url: config.databaseUrl, poolSize: 2, connectTimeoutMs: config.dbConnectTimeoutMs });

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { startBouncer } from './app/bootstrap';
-import { ConfigError, loadConfig, type Config } from './config/config';
+import { moduleSecretFields, startBouncer } from './app/bootstrap';
+import { loadConfig, type Config } from './app/config';
+import { ConfigError } from './config/parse';
 import { createLogger } from './logging/logger';
 
 /** `npm start`: one process serving /graphql, /healthz, /readyz and the JWKS. */
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
     process.stderr.write(`bouncer: configuration error: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config);
+  const logger = createLogger(config, moduleSecretFields());
   let running;
   try {
     running = await startBouncer(config, logger);

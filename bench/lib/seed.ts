@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Client } from 'pg';
-import { PasswordHasher } from '../../src/auth/password-hasher';
+import { PasswordHasher } from '../../src/password/password-hasher';
 import { AccessTokenService } from '../../src/tokens/access-token.service';
 import { loadSigningKeys } from '../../src/tokens/signing-keys';
 import type { Role } from '../../src/users/role.enum';

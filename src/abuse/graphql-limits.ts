@@ -13,22 +13,8 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { GraphQLExtensions } from '../app/http-server';
-import type { LimitsConfig } from '../config/config';
-
-/**
- * Mutations that check a password or a second-factor code (or hash one): each is a guess, so a
- * document may hold only a few of them however they are aliased or spread through fragments.
- */
-export const CREDENTIAL_FIELDS: ReadonlySet<string> = new Set([
-  'login',
-  'verifyTwoFactor',
-  'register',
-  'changePassword',
-  'enableTwoFactor',
-  'disableTwoFactor',
-  'confirmTwoFactor',
-  'regenerateRecoveryCodes',
-]);
+import type { LimitsConfig } from '../config/core-config';
+import { CHECKS_CREDENTIALS } from './credential-check';
 
 /** Largest page a `first`/`last` argument may ask for (`users(first:)` above it is BAD_USER_INPUT). */
 const MAX_PAGE_SIZE = 100;
@@ -64,16 +50,19 @@ export function graphqlDocumentLimits(limits: LimitsConfig): GraphQLExtensions {
 }
 
 /**
- * Refuses an operation with more than `max` password- or code-checking mutation fields, counted
+ * Refuses an operation with more than `max` mutation fields marked @ChecksCredentials, counted
  * through inline fragments and fragment spreads (each spread counts again: an upper bound).
  */
 export function credentialFieldsRule(max: number): ValidationRule {
   return (context: ValidationContext) => {
+    // Marked where each mutation is declared (@ChecksCredentials), read from the schema here.
+    const mutations = context.getSchema().getMutationType()?.getFields() ?? {};
+    const checksCredentials = (name: string) => mutations[name]?.extensions?.[CHECKS_CREDENTIALS] === true;
     const count = (selectionSet: SelectionSetNode, visiting: Set<string>): number => {
       let found = 0;
       for (const selection of selectionSet.selections) {
         if (selection.kind === Kind.FIELD) {
-          if (CREDENTIAL_FIELDS.has(selection.name.value)) found++;
+          if (checksCredentials(selection.name.value)) found++;
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           found += count(selection.selectionSet, visiting);
         } else if (!visiting.has(selection.name.value)) {

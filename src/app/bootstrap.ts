@@ -1,80 +1,69 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createThrottle, graphqlLimits } from '../abuse/abuse.module';
-import { commonPasswordCount } from '../auth/password-policy';
-import type { Config } from '../config/config';
+import { DataSource } from 'typeorm';
+import { Throttle } from '../abuse/throttle';
+import { graphqlDocumentLimits } from '../abuse/graphql-limits';
 import { resolveSecrets } from '../crypto/dev-secrets';
-import { createDataSource } from '../db/data-source';
-import type { EmbeddedDatabase } from '../db/embedded-postgres';
+import { Encryptor } from '../crypto/encryption';
 import { runMigrations } from '../db/migrate';
 import { createLogger } from '../logging/logger';
 import { CleanupService } from '../maintenance/cleanup.service';
 import { buildBouncerSchema } from '../schema/build-schema';
-import { registerFeatures } from './features';
+import { RevocationWatcher } from '../sessions/revocation-watcher';
+import { AccessTokenService } from '../tokens/access-token.service';
+import type { SigningKeys } from '../tokens/signing-keys';
+import { UsersService } from '../users/users.service';
+import { featureConfig, type Config } from './config';
+import type { Container } from './container';
+import { openDataSource, resolveDatabase } from './database';
 import { createHttpApp } from './http-server';
-import { createServices, type Services } from './services';
+import { compose, type KernelOptions } from './kernel';
+import { modules } from './modules';
+import { SigningKeysToken } from './tokens';
 
 export interface RunningBouncer {
   url: string;
   port: number;
-  services: Services;
+  container: Container;
+  /** Handles tests and operators reach for; resolvers never see these. */
+  services: { config: Config; dataSource: DataSource; keys: SigningKeys; encryptor: Encryptor };
   /** Stops accepting, lets in-flight requests finish (bounded), closes the pool, stops an embedded database. */
   stop(): Promise<void>;
 }
 
 const CLEANUP_INTERVAL_MS = 60 * 60 * 1000; // hourly: the tables grow by refreshes, not by the second
-const ENDED_SESSION_RETENTION_SECONDS = 30 * 24 * 60 * 60; // ended sessions stay visible to audits a month
 
-const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message'] as const;
-
-/**
- * embedded-postgres installs async-exit-hook at import: its handlers exit with 128+signal at once
- * and hold the process open for seconds on a normal exit. Shutdown is ours (drain, close the pool,
- * stop the database, exit 0), so every process handler the import added is taken off again.
- */
-async function withoutForeignProcessHandlers<T>(load: () => Promise<T>): Promise<T> {
-  const listeners = (event: string) => process.listeners(event as NodeJS.Signals) as Array<(...args: unknown[]) => void>;
-  const before = new Map(PROCESS_EVENTS.map((e) => [e, new Set(listeners(e))]));
-  const loaded = await load();
-  for (const event of PROCESS_EVENTS) {
-    for (const listener of listeners(event)) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
-  }
-  return loaded;
+/** Every field name a module marked secret, for the logger's redaction. */
+export function moduleSecretFields(): string[] {
+  return modules.flatMap((m) => m.secretFields ?? []);
 }
 
-/** Resolves DATABASE_URL, or starts the embedded PostgreSQL under DATA_DIR when it is unset. */
-export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded: EmbeddedDatabase | null }> {
-  if (config.databaseUrl) return { url: config.databaseUrl, embedded: null };
-  // Loaded only when needed: the package is ESM, which Jest's module runtime cannot require.
-  const { startEmbeddedPostgres } = await withoutForeignProcessHandlers(() => import('../db/embedded-postgres'));
-  const embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, (line) => logger.warn({ postgres: line }, 'embedded postgres'));
-  logger.info({ port: config.embeddedPgPort, dir: config.dataDir }, 'embedded PostgreSQL started');
-  return { url: embedded.url, embedded };
-}
-
-export async function startBouncer(config: Config, logger: Logger = createLogger(config)): Promise<RunningBouncer> {
+export async function startBouncer(config: Config, logger: Logger = createLogger(config, moduleSecretFields()), options: KernelOptions = {}): Promise<RunningBouncer> {
   const secrets = resolveSecrets(config);
   const database = await resolveDatabase(config, logger);
-  const dataSource = createDataSource({ url: database.url, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs });
+  const dataSource = openDataSource({ url: database.url, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs });
+  let container: Container | undefined;
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
-    const throttle = await createThrottle(config, dataSource, logger);
-    const services = createServices(config, logger, dataSource, secrets, throttle);
-    registerFeatures(services);
-    commonPasswordCount();
-    await Promise.all([services.revocations.start(), services.hasher.warmUp()]);
-    const cleanup = new CleanupService(dataSource, {
-      intervalMs: CLEANUP_INTERVAL_MS,
-      // A token retired longer ago than the idle limit belongs to a session used since, or dead.
-      retiredTokenRetentionSeconds: config.sessionIdleSeconds,
-      endedSessionRetentionSeconds: ENDED_SESSION_RETENTION_SECONDS,
-      onError: (error) => logger.warn({ err: error }, 'cleanup failed'),
-    });
+    container = await compose(config, logger, dataSource, secrets, options);
+    const c = container;
+    await c.get(RevocationWatcher).start();
+    for (const module of modules) await module.start?.(c);
+    const cleanup = c.set(
+      CleanupService,
+      new CleanupService(dataSource, {
+        intervalMs: CLEANUP_INTERVAL_MS,
+        jobs: modules.flatMap((m) => m.cleanupJobs?.(m.readConfig ? featureConfig(config, m) : undefined, config) ?? []),
+        onError: (error) => logger.warn({ err: error }, 'cleanup failed'),
+      }),
+    );
     cleanup.start();
 
-    const schema = await buildBouncerSchema();
-    const app = await createHttpApp(services, schema, graphqlLimits(config));
+    const schema = await buildBouncerSchema(c, c.get(UsersService));
+    const verifier = { accessTokens: c.get(AccessTokenService), revocations: c.get(RevocationWatcher) };
+    const keys = c.get(SigningKeysToken);
+    const app = await createHttpApp({ config, logger, dataSource, keys, verifier }, schema, graphqlDocumentLimits(config.limits));
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
       app.server.listen(config.port, config.host, () => resolve());
@@ -85,25 +74,28 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
-        app.server.close();
-        app.server.closeIdleConnections();
-        const deadline = Date.now() + config.shutdownTimeoutMs;
-        while (app.inFlight() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-        app.server.closeAllConnections();
-        logger.debug('shutdown: http closed');
+        // Apollo's drain plugin: stop accepting, let requests in flight finish (SHUTDOWN_TIMEOUT_MS), close.
         await app.apollo.stop();
-        services.revocations.stop();
+        logger.debug('shutdown: http drained');
+        c.get(RevocationWatcher).stop();
         await cleanup.stop();
-        await throttle.close();
-        logger.debug('shutdown: throttle closed');
+        for (const module of [...modules].reverse()) await module.stop?.(c);
+        await c.get(Throttle).close();
         await dataSource.destroy();
         logger.debug('shutdown: pool closed');
         await database.embedded?.stop();
         logger.debug('shutdown: database stopped');
       })());
 
-    return { url: `${scheme}://localhost:${port}/graphql`, port, services, stop };
+    return {
+      url: `${scheme}://localhost:${port}/graphql`,
+      port,
+      container: c,
+      services: { config, dataSource, keys, encryptor: c.get(Encryptor) },
+      stop,
+    };
   } catch (error) {
+    if (container?.has(Throttle)) await container.get(Throttle).close().catch(() => undefined);
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await database.embedded?.stop().catch(() => undefined);
     throw error;

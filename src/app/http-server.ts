@@ -3,15 +3,19 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import helmet from 'helmet';
 import { Kind, type GraphQLSchema, type ParseOptions, type ValidationRule } from 'graphql';
-import { buildContext, type GraphQLContext } from '../context/context';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { CoreConfig } from '../config/core-config';
+import { buildContext, type CredentialVerifier, type GraphQLContext } from '../context/context';
+import type { SigningKeys } from '../tokens/signing-keys';
 import { createFormatError } from '../errors/format-error';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
 import { Readiness } from './readiness';
-import type { Services } from './services';
 
 export interface GraphQLExtensions {
   plugins: ApolloServerPlugin<GraphQLContext>[];
@@ -58,9 +62,17 @@ function outcomeLogPlugin(outcomes: WeakMap<object, GraphQLOutcome>): ApolloServ
 
 export interface HttpApp {
   server: Server;
+  /** `apollo.stop()` drains the HTTP server too (stops accepting, lets requests finish within SHUTDOWN_TIMEOUT_MS). */
   apollo: ApolloServer<GraphQLContext>;
-  /** Requests being answered now (graceful shutdown waits for them). */
-  inFlight(): number;
+}
+
+/** What the HTTP layer needs: the transport settings, the JWKS, readiness and the Bearer check. */
+export interface HttpDependencies {
+  config: CoreConfig;
+  logger: Logger;
+  dataSource: DataSource;
+  keys: SigningKeys;
+  verifier: CredentialVerifier;
 }
 
 const GRAPHQL_PATH = '/graphql';
@@ -94,8 +106,17 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function createHttpApp(services: Services, schema: GraphQLSchema, extensions: GraphQLExtensions): Promise<HttpApp> {
-  const { config, logger } = services;
+export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchema, extensions: GraphQLExtensions): Promise<HttpApp> {
+  const { config, logger } = deps;
+  // Created first so Apollo's drain plugin owns its shutdown; requests reach `listener` once it listens.
+  const server =
+    config.tlsCertFile && config.tlsKeyFile
+      ? createHttpsServer({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }, (req, res) => listener(req, res))
+      : createHttpServer((req, res) => listener(req, res));
+  // Slow-loris bounds: a client must send its headers and body within these.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
   // The request line is info-level: below that, none of its bookkeeping runs on the hot path.
   const logRequests = logger.isLevelEnabled('info');
   const outcomes = new WeakMap<object, GraphQLOutcome>();
@@ -104,7 +125,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     schema,
     introspection: config.introspection,
     csrfPrevention: true,
-    // Shutdown is main.ts's: drain HTTP, then stop Apollo, the pool and the database, then exit 0.
+    // Shutdown is main.ts's: apollo.stop() drains HTTP, then bootstrap closes the pool and the database.
     stopOnTerminationSignals: false,
     allowBatchedHttpRequests: false,
     includeStacktraceInErrorResponses: false,
@@ -116,6 +137,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     validationRules: extensions.validationRules,
     parseOptions: extensions.parseOptions,
     plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       ...(logRequests ? [outcomeLogPlugin(outcomes)] : []),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       ...extensions.plugins,
@@ -123,7 +145,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
   });
   await apollo.start();
 
-  const readiness = new Readiness(services.dataSource);
+  const readiness = new Readiness(deps.dataSource);
   const corsOrigins = new Set(config.corsOrigins);
   const securityHeaders = helmet({
     // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
@@ -131,7 +153,6 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
   });
-  let inFlight = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -159,7 +180,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
         return sendJson(res, state.ready ? 200 : 503, state.ready ? { status: 'ready' } : { status: 'unavailable', reason: state.reason });
       }
       case '/.well-known/jwks.json':
-        return sendJson(res, 200, services.keys.jwks, { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
+        return sendJson(res, 200, deps.keys.jwks, { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
       case GRAPHQL_PATH:
         return handleGraphQL(req, res, url);
       default:
@@ -209,16 +230,14 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method, headers, search: url.search, body },
-      context: async () => buildContext(services, req.headers.authorization, request),
+      context: async () => buildContext(deps.verifier, req.headers.authorization, request),
     });
     await sendGraphQLResponse(res, result);
   };
 
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+  function listener(req: IncomingMessage, res: ServerResponse): void {
     const started = process.hrtime.bigint();
-    inFlight++;
     res.on('close', () => {
-      inFlight--;
       if (!logRequests) return;
       const outcome = responseOutcomes.get(res);
       logger.info(
@@ -240,15 +259,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
       if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else res.destroy();
     });
-  };
+  }
 
-  const server =
-    config.tlsCertFile && config.tlsKeyFile
-      ? createHttpsServer({ cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) }, listener)
-      : createHttpServer(listener);
-  // Slow-loris bounds: a client must send its headers and body within these.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
-  return { server, apollo, inFlight: () => inFlight };
+  return { server, apollo };
 }

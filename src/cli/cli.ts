@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { resolveDatabase } from '../app/bootstrap';
+import { loadConfig } from '../app/config';
+import { openDataSource, resolveDatabase } from '../app/database';
+import { modules } from '../app/modules';
 import { AuditService } from '../audit/audit.service';
-import { ConfigError, loadConfig } from '../config/config';
-import { createDataSource } from '../db/data-source';
+import { ConfigError } from '../config/parse';
 import { runMigrations } from '../db/migrate';
 import { Sql } from '../db/sql';
 import { createLogger } from '../logging/logger';
@@ -18,13 +19,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const logger = createLogger({ logLevel: 'warn' });
+  const logger = createLogger({ logLevel: 'warn' }, []);
   const database = await resolveDatabase(config, logger);
-  const dataSource = createDataSource({ url: database.url, poolSize: 2, connectTimeoutMs: config.dbConnectTimeoutMs });
+  const dataSource = openDataSource({ url: database.url, poolSize: 2, connectTimeoutMs: config.dbConnectTimeoutMs });
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
-    const users = new UsersService(dataSource, Sql.of(dataSource), new AuditService());
+    const users = new UsersService(dataSource, Sql.of(dataSource), new AuditService(new Set(modules.flatMap((m) => m.auditEvents ?? []))));
     const user = await users.changeRoleByEmail(email, role.toUpperCase(), command === 'grant-role');
     process.stdout.write(`${user.email}: roles ${user.roles.join(', ')}\n`);
     return 0;

@@ -1,35 +1,38 @@
-import type { Role } from '../users/role.enum';
-import type { Services } from '../app/services';
+import type { RevocationWatcher } from '../sessions/revocation-watcher';
+import type { AccessTokenService } from '../tokens/access-token.service';
 import type { RequestInfo } from './request-info';
+import type { Viewer } from './viewer';
 
-/** The caller behind a valid, unrevoked access token. */
-export interface Viewer {
-  userId: string;
-  sessionId: string;
-  roles: Role[];
-}
-
+/**
+ * What a resolver knows about the request: the caller and the transport facts. Services are not
+ * here: resolvers get them by injection (src/app/container.ts).
+ */
 export interface GraphQLContext {
   viewer: Viewer | null;
   /** Why a presented Bearer token gave no viewer; only guards act on it. */
   credentialProblem: 'invalid' | 'revoked' | 'unverifiable' | null;
   request: RequestInfo;
-  services: Services;
+}
+
+/** What the context builder needs to turn a Bearer token into a viewer. */
+export interface CredentialVerifier {
+  accessTokens: AccessTokenService;
+  revocations: RevocationWatcher;
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
 
 /** Decodes the Bearer token once per request; never throws, so public operations still run. */
-export function buildContext(services: Services, authorization: string | undefined, request: RequestInfo): GraphQLContext {
-  const context: GraphQLContext = { viewer: null, credentialProblem: null, request, services };
+export function buildContext(verifier: CredentialVerifier, authorization: string | undefined, request: RequestInfo): GraphQLContext {
+  const context: GraphQLContext = { viewer: null, credentialProblem: null, request };
   if (!authorization) return context;
   const match = BEARER.exec(authorization.trim());
-  const claims = match ? services.accessTokens.verify(match[1]) : null;
+  const claims = match ? verifier.accessTokens.verify(match[1]) : null;
   if (!claims) {
     context.credentialProblem = 'invalid';
-  } else if (services.revocations.isRevoked(claims.sid)) {
+  } else if (verifier.revocations.isRevoked(claims.sid)) {
     context.credentialProblem = 'revoked';
-  } else if (!services.revocations.isFresh()) {
+  } else if (!verifier.revocations.isFresh()) {
     // Cannot tell whether the session was revoked elsewhere in the last seconds.
     context.credentialProblem = 'unverifiable';
   } else {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Config } from '../config/config';
+import type { CoreConfig as Config } from '../config/core-config';
 
 export interface Secrets {
   jwtPrivateKeyPem: string;

@@ -1,11 +1,14 @@
 import { DataSource } from 'typeorm';
-import { entities } from './entities';
-import { migrations } from './migrations';
 
 export interface DataSourceOptions {
   url: string;
   poolSize: number;
   connectTimeoutMs: number;
+  /** Every entity and migration of the kernel and the modules (src/app/database.ts gathers them). */
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: Function[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: Function[];
 }
 
 /**
@@ -16,8 +19,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
   return new DataSource({
     type: 'postgres',
     url: options.url,
-    entities,
-    migrations,
+    entities: options.entities,
+    migrations: options.migrations,
     migrationsTableName: 'typeorm_migrations',
     synchronize: false,
     migrationsRun: false,

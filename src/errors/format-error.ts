@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AuthenticationError, AuthorizationError } from 'type-graphql';
-import { ErrorCode, ErrorMessage } from './error-codes';
-import { AppError } from './app-errors';
+import { AppError } from './app-error';
+import { CoreErrors } from './core-errors';
 import { isDatabaseUnavailable } from './database-errors';
 
 /** Codes Apollo itself gives to request-level errors; they pass through untouched. */
@@ -48,18 +48,18 @@ export function createFormatError(options: FormatErrorOptions) {
       return { ...base, message: original.message, extensions: { ...original.extensions } };
     }
     if (original instanceof AuthenticationError) {
-      return { ...base, message: ErrorMessage.UNAUTHENTICATED, extensions: { code: ErrorCode.UNAUTHENTICATED } };
+      return { ...base, message: CoreErrors.catalogue.UNAUTHENTICATED, extensions: { code: 'UNAUTHENTICATED' } };
     }
     if (original instanceof AuthorizationError) {
       // TypeGraphQL says UNAUTHORIZED for a missing role; the contract says FORBIDDEN.
-      return { ...base, message: ErrorMessage.FORBIDDEN, extensions: { code: ErrorCode.FORBIDDEN } };
+      return { ...base, message: CoreErrors.catalogue.FORBIDDEN, extensions: { code: 'FORBIDDEN' } };
     }
     if (isDatabaseUnavailable(original)) {
       options.onMaskedError?.(original);
       return {
         ...base,
-        message: ErrorMessage.SERVICE_UNAVAILABLE,
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: 1 },
+        message: CoreErrors.catalogue.SERVICE_UNAVAILABLE,
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 },
       };
     }
     const code = formatted.extensions?.code;
@@ -71,8 +71,8 @@ export function createFormatError(options: FormatErrorOptions) {
     options.onMaskedError?.(original);
     return {
       ...base,
-      message: options.isProduction ? ErrorMessage.INTERNAL_SERVER_ERROR : stripSuggestions(formatted.message),
-      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+      message: options.isProduction ? CoreErrors.catalogue.INTERNAL_SERVER_ERROR : stripSuggestions(formatted.message),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
 }

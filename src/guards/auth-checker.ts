@@ -1,7 +1,12 @@
 import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
 import type { GraphQLContext } from '../context/context';
-import { ForbiddenError, ServiceUnavailableError, UnauthenticatedError } from '../errors/app-errors';
+import { CoreErrors, serviceUnavailable } from '../errors/core-errors';
 import type { Role } from '../users/role.enum';
+
+/** Where the guard reads an account's roles as they are now. */
+export interface RoleSource {
+  currentRoles(userId: string): Promise<Role[]>;
+}
 
 /**
  * Enforces `@Auth(...)`: no valid access token is UNAUTHENTICATED (whatever roles the field needs),
@@ -9,15 +14,17 @@ import type { Role } from '../users/role.enum';
  * are now, so a demoted administrator loses access at once, not when the token expires.
  */
 export class AuthChecker implements AuthCheckerInterface<GraphQLContext, Role> {
+  constructor(private readonly roles: RoleSource) {}
+
   async check({ context }: ResolverData<GraphQLContext>, roles: Role[]): Promise<boolean> {
     const viewer = context.viewer;
     if (!viewer) {
-      if (context.credentialProblem === 'unverifiable') throw new ServiceUnavailableError();
-      throw new UnauthenticatedError();
+      if (context.credentialProblem === 'unverifiable') throw serviceUnavailable();
+      throw CoreErrors.UNAUTHENTICATED();
     }
     if (roles.length === 0) return true;
-    const current = await context.services.users.currentRoles(viewer.userId);
-    if (!roles.some((role) => current.includes(role))) throw new ForbiddenError();
+    const current = await this.roles.currentRoles(viewer.userId);
+    if (!roles.some((role) => current.includes(role))) throw CoreErrors.FORBIDDEN();
     return true;
   }
 }

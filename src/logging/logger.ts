@@ -1,21 +1,12 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { Config } from '../config/config';
+import type { CoreConfig } from '../config/core-config';
 
-/** Field names that hold a secret wherever they appear in a log object. */
-const SECRET_FIELDS = [
-  'password',
-  'currentPassword',
-  'newPassword',
-  'refreshToken',
-  'accessToken',
-  'challengeToken',
+/**
+ * Field names that hold a secret wherever they appear in a log object: the transport's and the
+ * kernel's here; each module adds its own (FeatureModule.secretFields).
+ */
+const KERNEL_SECRET_FIELDS = [
   'token',
-  'code',
-  'codes',
-  'recoveryCodes',
-  'secret',
-  'otpauthUrl',
-  'qrCodeDataUrl',
   'authorization',
   'cookie',
   'set-cookie',
@@ -30,17 +21,19 @@ const SECRET_FIELDS = [
  * level); pino replaces them before writing. The request log line never carries bodies or query
  * strings in the first place: this is the net under it.
  */
-export const REDACT_PATHS = SECRET_FIELDS.flatMap((field) => {
-  const key = /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
-  const join = (prefix: string) => (key.startsWith('[') ? `${prefix}${key}` : `${prefix}.${key}`);
-  return [key, join('*'), join('*.*')];
-});
+export function redactPaths(moduleSecretFields: readonly string[]): string[] {
+  return [...new Set([...KERNEL_SECRET_FIELDS, ...moduleSecretFields])].flatMap((field) => {
+    const key = /^[A-Za-z_$][\w$]*$/.test(field) ? field : `["${field}"]`;
+    const join = (prefix: string) => (key.startsWith('[') ? `${prefix}${key}` : `${prefix}.${key}`);
+    return [key, join('*'), join('*.*')];
+  });
+}
 
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+export function createLogger(config: Pick<CoreConfig, 'logLevel'>, secretFields: readonly string[], destination?: DestinationStream): Logger {
   const options = {
     level: config.logLevel,
     base: { service: 'bouncer' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: redactPaths(secretFields), censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -1,12 +1,11 @@
 import type { DataSource } from 'typeorm';
+import type { CleanupJob } from './cleanup-job';
 
 export interface CleanupOptions {
   /** How often one instance prunes, ms. */
   intervalMs: number;
-  /** Retired refresh tokens older than this are forgotten (their replay is then merely unknown), seconds. */
-  retiredTokenRetentionSeconds: number;
-  /** Ended sessions (revoked or expired) are kept this long for the user's and the auditor's view, seconds. */
-  endedSessionRetentionSeconds: number;
+  /** Every module's pruning statements (FeatureModule.cleanupJobs). */
+  jobs: readonly CleanupJob[];
   onError?: (error: unknown) => void;
 }
 
@@ -14,13 +13,10 @@ export interface CleanupOptions {
 const CLEANUP_LOCK_KEY = 7_240_192;
 /** Rows deleted per statement, so one round never holds long locks on a large table. */
 const BATCH_ROWS = 5_000;
-/** Expired challenges are useless at once; a day keeps them for debugging a failed login. */
-const CHALLENGE_RETENTION_SECONDS = 24 * 60 * 60;
-
 /**
  * Every refresh adds a row (retired tokens are kept to recognise reuse), and every login attempt
- * with 2FA a challenge: without pruning these tables grow for ever. Audit events are never pruned
- * here: how long to keep them is the operator's policy.
+ * with 2FA a challenge: without pruning these tables grow for ever. The modules say what to prune;
+ * this runs it on one instance at a time, in batches.
  */
 export class CleanupService {
   private timer: NodeJS.Timeout | undefined;
@@ -64,24 +60,9 @@ export class CleanupService {
             if (count < BATCH_ROWS) return total;
           }
         };
-        const refreshTokens = await prune(
-          `DELETE FROM refresh_tokens WHERE id IN (
-             SELECT id FROM refresh_tokens WHERE retired_at < now() - make_interval(secs => $1) LIMIT $2)`,
-          [this.options.retiredTokenRetentionSeconds],
-        );
-        const sessions = await prune(
-          `DELETE FROM sessions WHERE id IN (
-             SELECT id FROM sessions
-              WHERE (revoked_at < now() - make_interval(secs => $1)) OR (expires_at < now() - make_interval(secs => $1))
-              LIMIT $2)`,
-          [this.options.endedSessionRetentionSeconds],
-        );
-        const challenges = await prune(
-          `DELETE FROM two_factor_challenges WHERE id IN (
-             SELECT id FROM two_factor_challenges WHERE expires_at < now() - make_interval(secs => $1) LIMIT $2)`,
-          [CHALLENGE_RETENTION_SECONDS],
-        );
-        return { refreshTokens, sessions, challenges };
+        const removed: Record<string, number> = {};
+        for (const job of this.options.jobs) removed[job.name] = await prune(job.sql, [...job.params]);
+        return removed;
       } finally {
         await runner.query('SELECT pg_advisory_unlock($1)', [CLEANUP_LOCK_KEY]);
       }

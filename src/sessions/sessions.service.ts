@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { AuditEvent, type AuditService } from '../audit/audit.service';
+import { USER_AGENT_MAX_CHARS, type AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Encryptor } from '../crypto/encryption';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
-import { BadUserInputError, InvalidTokenError } from '../errors/app-errors';
+import { badField, CoreErrors } from '../errors/core-errors';
+import { SessionEvent } from './session.events';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { SessionEntity } from './session.entity';
@@ -64,7 +65,7 @@ export class SessionsService {
       createdAt: now,
       lastUsedAt: now,
       expiresAt,
-      userAgent: request.userAgent?.slice(0, 512) ?? null,
+      userAgent: request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null,
       ipAddress: request.ip,
     });
     const refreshToken = newOpaqueToken();
@@ -77,7 +78,7 @@ export class SessionsService {
    * all get the same successor; a retired token presented later revokes the whole session.
    */
   async refresh(refreshToken: string, request: RequestInfo): Promise<RefreshedSession> {
-    if (!refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw new InvalidTokenError();
+    if (!refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw CoreErrors.INVALID_TOKEN();
     const tokenHash = sha256Hex(refreshToken);
     const outcome = await this.dataSource.transaction(async (m): Promise<RefreshOutcome> => {
       // Lock the session row first, then read the token in a later statement: under READ COMMITTED
@@ -139,7 +140,7 @@ export class SessionsService {
           const revoked = await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE);
           await this.auditRevocations(m, row.user_id, revoked, SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
           await this.audit.record(m, {
-            type: AuditEvent.REFRESH_TOKEN_REUSED,
+            type: SessionEvent.REFRESH_TOKEN_REUSED,
             userId: row.user_id,
             sessionId: row.session_id,
             ip: request.ip,
@@ -159,7 +160,7 @@ export class SessionsService {
     if (outcome.kind === 'ok') return outcome.session;
     // The revocation is committed before the error goes out.
     if (outcome.kind === 'reused') this.revocations.markRevoked(outcome.sessionId);
-    throw new InvalidTokenError();
+    throw CoreErrors.INVALID_TOKEN();
   }
 
   async listLive(userId: string, currentSessionId: string): Promise<Session[]> {
@@ -188,10 +189,10 @@ export class SessionsService {
 
   /** Revokes one of the caller's own sessions; another user's session is "not found", never revealed. */
   async revokeOwn(userId: string, sessionId: string, reason: SessionRevokedReason, request: RequestInfo): Promise<boolean> {
-    if (!UUID.test(sessionId)) throw BadUserInputError.field('id', 'No such session.');
+    if (!UUID.test(sessionId)) throw badField('id', 'No such session.');
     const revoked = await this.dataSource.transaction(async (m) => {
       const owned: Array<{ id: string }> = await m.query(`SELECT id FROM sessions WHERE id = $1 AND user_id = $2`, [sessionId, userId]);
-      if (!owned[0]) throw BadUserInputError.field('id', 'No such session.');
+      if (!owned[0]) throw badField('id', 'No such session.');
       const ids = await this.revokeWhere(m, 'id = $1', [sessionId], reason);
       await this.auditRevocations(m, userId, ids, reason, request);
       return ids;
@@ -236,7 +237,7 @@ export class SessionsService {
     await this.audit.record(
       m,
       ...ids.map((sessionId) => ({
-        type: AuditEvent.SESSION_REVOKED,
+        type: SessionEvent.SESSION_REVOKED,
         userId,
         sessionId,
         ip: request.ip,

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { ConfigError } from '../config/config';
+import { ConfigError } from '../config/parse';
 
 export type SigningAlgorithm = 'ES256' | 'RS256';
 

@@ -45,6 +45,14 @@ export class UserEntity {
   @Column({ name: 'totp_last_step', type: 'bigint', nullable: true })
   totpLastStep!: string | null;
 
+  /** Set by an administrator: sign-ins are refused (ACCOUNT_LOCKED) after the credentials check. */
+  @Column({ name: 'locked_at', type: 'timestamptz', nullable: true })
+  lockedAt!: Date | null;
+
+  /** Wrong passwords in a row, whatever identifier was typed; a success or a reset clears it. */
+  @Column({ name: 'failed_logins', type: 'integer', default: 0 })
+  failedLogins!: number;
+
   @Column({ name: 'roles_changed_at', type: 'timestamptz', default: () => 'now()' })
   rolesChangedAt!: Date;
 

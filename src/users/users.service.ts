@@ -1,8 +1,9 @@
 import type { DataSource } from 'typeorm';
-import { AuditEvent, type AuditService } from '../audit/audit.service';
+import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
-import { BadUserInputError } from '../errors/app-errors';
+import { badField } from '../errors/core-errors';
+import { UserEvent } from './user.events';
 import { ALL_ROLES, isRole, Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
@@ -32,7 +33,7 @@ function decodeCursor(cursor: string): Cursor {
   } catch {
     // fall through
   }
-  throw BadUserInputError.field('after', 'Not a cursor this service issued.');
+  throw badField('after', 'Not a cursor this service issued.');
 }
 
 function likePattern(search: string): string {
@@ -60,10 +61,10 @@ export class UsersService {
   /** Keyset pagination on (created_at, id): stable under inserts and cheap at any depth. */
   async list(first: number, after: string | null | undefined, search: string | null | undefined): Promise<UserConnection> {
     if (!Number.isInteger(first) || first < 1 || first > USERS_PAGE_MAX) {
-      throw BadUserInputError.field('first', `first must be between 1 and ${USERS_PAGE_MAX}.`);
+      throw badField('first', `first must be between 1 and ${USERS_PAGE_MAX}.`);
     }
     const term = search?.trim().toLowerCase() || null;
-    if (term && term.length > SEARCH_MAX_CHARS) throw BadUserInputError.field('search', `search must be at most ${SEARCH_MAX_CHARS} characters.`);
+    if (term && term.length > SEARCH_MAX_CHARS) throw badField('search', `search must be at most ${SEARCH_MAX_CHARS} characters.`);
     const cursor = after ? decodeCursor(after) : null;
 
     const filters: string[] = [];
@@ -93,23 +94,23 @@ export class UsersService {
   }
 
   async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
-    if (!UUID.test(userId)) throw BadUserInputError.field('userId', 'No such user.');
+    if (!UUID.test(userId)) throw badField('userId', 'No such user.');
     // Canonical order (the enum's), so equal role sets always look equal.
     const wanted = ALL_ROLES.filter((role) => roles.includes(role));
-    if (wanted.length === 0) throw BadUserInputError.field('roles', 'At least one role is required.');
+    if (wanted.length === 0) throw badField('roles', 'At least one role is required.');
     if (actorId === userId && !wanted.includes(Role.ADMIN)) {
       // The last administrator must not be able to lock everyone out by accident.
-      throw BadUserInputError.field('roles', 'You cannot remove your own ADMIN role.');
+      throw badField('roles', 'You cannot remove your own ADMIN role.');
     }
     const row = await this.dataSource.transaction(async (m) => {
       const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR UPDATE', [userId]);
-      if (!before[0]) throw BadUserInputError.field('userId', 'No such user.');
+      if (!before[0]) throw badField('userId', 'No such user.');
       const updated: [UserRow[], number] = await m.query(
         `UPDATE users SET roles = $2, roles_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`,
         [userId, wanted],
       );
       await this.audit.record(m, {
-        type: AuditEvent.ROLES_CHANGED,
+        type: UserEvent.ROLES_CHANGED,
         userId,
         ip: request.ip,
         userAgent: request.userAgent,

@@ -60,7 +60,7 @@ export async function buildService(): Promise<string> {
   await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: process.cwd() }).catch(() => undefined);
   const main = join(outDir, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`build produced no ${main}`);
-  copyFileSync(join(process.cwd(), 'src', 'auth', 'common-passwords.txt'), join(outDir, 'src', 'auth', 'common-passwords.txt'));
+  copyFileSync(join(process.cwd(), 'src', 'password', 'common-passwords.txt'), join(outDir, 'src', 'password', 'common-passwords.txt'));
   return outDir;
 }
 

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { getIntrospectionQuery, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
-import { graphqlLimits } from '../../src/abuse/abuse.module';
-import { loadConfig } from '../../src/config/config';
+import { graphqlDocumentLimits } from '../../src/abuse/graphql-limits';
+import { loadConfig } from '../../src/app/config';
 import { buildBouncerSchema } from '../../src/schema/build-schema';
 import { registerAccount } from '../support/accounts';
 import { codeOf, startTestServer, testEnv, type TestServer } from '../support/test-server';
@@ -76,7 +76,7 @@ describe('tokens (2,000)', () => {
     const res = await server.gql(`{ me { ${'id '.repeat(1900)} } }`);
     // graphql-js may still refuse 1,900 copies of one field when validating; parsing is what is checked here.
     expect(codeOf(res)).not.toBe('GRAPHQL_PARSE_FAILED');
-    const { parseOptions } = graphqlLimits(loadConfig(testEnv()));
+    const { parseOptions } = graphqlDocumentLimits(loadConfig(testEnv()).limits);
     const ofTokens = (n: number) => `{ me { ${'id '.repeat(n - 5)} } }`; // "{ me {" and "} }" are 5 tokens
     expect(() => parse(ofTokens(2000), parseOptions)).not.toThrow();
     expect(() => parse(ofTokens(2001), parseOptions)).toThrow(/2000 tokens/);
@@ -122,7 +122,7 @@ describe('cost (5,000)', () => {
 
   test("every operation the project ships for clients passes all limits with room to spare", async () => {
     const schema: GraphQLSchema = await buildBouncerSchema();
-    const limits = graphqlLimits(loadConfig(testEnv()));
+    const limits = graphqlDocumentLimits(loadConfig(testEnv()).limits);
     const folder = join(process.cwd(), 'schema', 'operations');
     const files = readdirSync(folder).filter((f) => f.endsWith('.graphql'));
     expect(files.length).toBeGreaterThan(0);
@@ -131,7 +131,7 @@ describe('cost (5,000)', () => {
       expect(validate(schema, document, [...specifiedRules, ...limits.validationRules])).toEqual([]);
     }
     // The contract's own operations also pass with half the default limits.
-    const half = graphqlLimits(loadConfig(testEnv({ GRAPHQL_MAX_DEPTH: '8', GRAPHQL_MAX_COST: '2500', GRAPHQL_MAX_TOKENS: '1000' })));
+    const half = graphqlDocumentLimits(loadConfig(testEnv({ GRAPHQL_MAX_DEPTH: '8', GRAPHQL_MAX_COST: '2500', GRAPHQL_MAX_TOKENS: '1000' })).limits);
     for (const file of files) {
       const document = parse(readFileSync(join(folder, file), 'utf8'), half.parseOptions);
       expect(validate(schema, document, [...specifiedRules, ...half.validationRules])).toEqual([]);

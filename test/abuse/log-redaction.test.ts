@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { moduleSecretFields } from '../../src/app/bootstrap';
 import { createLogger } from '../../src/logging/logger';
 
 /** A logger as the service builds it, writing into memory. */
@@ -10,7 +11,7 @@ function capture(): { logger: ReturnType<typeof createLogger>; text: () => strin
       done();
     },
   });
-  return { logger: createLogger({ logLevel: 'info' }, destination), text: () => chunks.join('') };
+  return { logger: createLogger({ logLevel: 'info' }, moduleSecretFields(), destination), text: () => chunks.join('') };
 }
 
 test('redacts secrets that a careless log call hands over, up to three levels deep', () => {

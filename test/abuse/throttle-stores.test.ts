@@ -2,7 +2,8 @@ import Redis from 'ioredis';
 import { registerAccount } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
-import { RateLimitedError } from '../../src/errors/app-errors';
+import { Throttle } from '../../src/abuse/throttle';
+import { AppError } from '../../src/errors/app-error';
 import { freePort, isolated, login, retryAfterOf, wrongPassword } from './abuse.helpers';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -67,22 +68,19 @@ describe.each([
 
   test('2FA failures lock the second factor for 15 minutes at the 10th, on a counter of their own', async () => {
     const server = await serve(isolated(storeEnv));
-    const { throttle } = server.running.services;
+    const throttle = server.running.container.get(Throttle);
     const account = await registerAccount(server);
-    for (let i = 1; i < TWO_FACTOR_LOCK_AFTER; i++) {
-      await throttle.beforeTwoFactor(account.id, '127.0.0.1');
-      expect(await throttle.twoFactorFailed(account.id, '127.0.0.1')).toEqual({ locked: false });
-    }
-    expect(await throttle.twoFactorFailed(account.id, '127.0.0.1')).toEqual({ locked: true });
-    // Reported once: a racing failure after the lock does not report it again.
-    expect(await throttle.twoFactorFailed(account.id, '127.0.0.1')).toEqual({ locked: false });
+    const checks = [{ policy: '2fa:acct', key: account.id }, { policy: '2fa:ip', key: '127.0.0.1' }];
+    for (let i = 1; i < TWO_FACTOR_LOCK_AFTER; i++) expect(await (await throttle.begin(checks)).failed()).toEqual({ locked: false });
+    expect(await (await throttle.begin(checks)).failed()).toEqual({ locked: true });
 
-    const refused = await throttle.beforeTwoFactor(account.id, '127.0.0.1').then(
+    const refused = await throttle.begin(checks).then(
       () => null,
       (e: unknown) => e,
     );
-    expect(refused).toBeInstanceOf(RateLimitedError);
-    const retryAfter = (refused as RateLimitedError).extensions.retryAfter as number;
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).code).toBe('RATE_LIMITED');
+    const retryAfter = (refused as AppError).extensions.retryAfter as number;
     expect(retryAfter).toBeGreaterThan(TWO_FACTOR_LOCK_SECONDS - 30);
     expect(retryAfter).toBeLessThanOrEqual(TWO_FACTOR_LOCK_SECONDS);
 
@@ -92,13 +90,14 @@ describe.each([
 
   test('a 2FA success resets the account 2FA failure count', async () => {
     const server = await serve(isolated(storeEnv));
-    const { throttle } = server.running.services;
+    const throttle = server.running.container.get(Throttle);
     const account = await registerAccount(server);
+    const checks = [{ policy: '2fa:acct', key: account.id }];
     for (let round = 0; round < 3; round++) {
-      for (let i = 0; i < TWO_FACTOR_LOCK_AFTER - 1; i++) await throttle.twoFactorFailed(account.id, null);
-      await throttle.twoFactorSucceeded(account.id);
+      for (let i = 0; i < TWO_FACTOR_LOCK_AFTER - 1; i++) await (await throttle.begin(checks)).failed();
+      await (await throttle.begin(checks)).succeeded();
     }
-    await expect(throttle.beforeTwoFactor(account.id, null)).resolves.toBeUndefined();
+    await expect(throttle.begin(checks)).resolves.toBeDefined();
   });
 });
 

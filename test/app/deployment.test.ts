@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
-import { loadConfig } from '../../src/config/config';
+import { featureConfig, loadConfig } from '../../src/app/config';
+import { passwordModule } from '../../src/password/password.module';
 
 // No Docker engine runs where the tests run: the compose file and Dockerfile are checked as data.
 const root = join(__dirname, '..', '..');
@@ -48,7 +49,7 @@ test('wires an environment the service accepts in production, pointing at the co
   expect(config.isProduction).toBe(true);
   expect(new URL(config.databaseUrl!).hostname).toBe('postgres');
   expect(new URL(config.databaseUrl!).username).toBe(compose.services.postgres.environment!.POSTGRES_USER);
-  expect(config.bcryptRounds).toBeGreaterThanOrEqual(10);
+  expect(featureConfig(config, passwordModule).bcryptRounds).toBeGreaterThanOrEqual(10);
 });
 
 test('refuses to start the stack without the production secrets instead of generating them', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildSchema, parse, validate } from 'graphql';
 import { readdirSync } from 'node:fs';
 import { printBouncerSchema } from '../../src/schema/build-schema';
-import { createDataSource } from '../../src/db/data-source';
+import { openDataSource } from '../../src/app/database';
 import { runMigrations } from '../../src/db/migrate';
 
 const root = join(__dirname, '..', '..');
@@ -32,7 +32,7 @@ test('every client operation in schema/operations validates against the schema',
 });
 
 test('the entities and the migrations describe the same database (nothing for migration:generate to add)', async () => {
-  const dataSource = createDataSource({ url: process.env.TEST_DATABASE_URL!, poolSize: 2, connectTimeoutMs: 3000 });
+  const dataSource = openDataSource({ url: process.env.TEST_DATABASE_URL!, poolSize: 2, connectTimeoutMs: 3000 });
   await dataSource.initialize();
   try {
     await runMigrations(dataSource);

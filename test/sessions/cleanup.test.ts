@@ -13,6 +13,7 @@ const sid = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base
 
 test('prunes old retired refresh tokens and long-ended sessions, and leaves live ones working', async () => {
   const db = server.running.services.dataSource;
+  // Older than the retention of a day the test server's jobs use.
   const live = await registerAccount(server);
   const r1 = (await server.gql(REFRESH, { r: live.refreshToken })).data!.refreshToken.refreshToken;
   const r2 = (await server.gql(REFRESH, { r: r1 })).data!.refreshToken.refreshToken;
@@ -20,7 +21,7 @@ test('prunes old retired refresh tokens and long-ended sessions, and leaves live
   const ended = await registerAccount(server);
   await db.query(`UPDATE sessions SET revoked_at = now() - interval '400 days' WHERE id = $1`, [sid(ended.accessToken)]);
 
-  const cleanup = new CleanupService(db, { intervalMs: 60_000, retiredTokenRetentionSeconds: 86_400, endedSessionRetentionSeconds: 86_400 });
+  const cleanup = server.running.container.get(CleanupService);
   const removed = await cleanup.runOnce();
   expect(removed!.refreshTokens).toBeGreaterThanOrEqual(2);
   expect(removed!.sessions).toBeGreaterThanOrEqual(1);
@@ -41,7 +42,7 @@ test('only one instance prunes at a time', async () => {
   await runner.connect();
   await runner.query('SELECT pg_advisory_lock(7240192)');
   try {
-    const cleanup = new CleanupService(db, { intervalMs: 60_000, retiredTokenRetentionSeconds: 86_400, endedSessionRetentionSeconds: 86_400 });
+    const cleanup = server.running.container.get(CleanupService);
     expect(await cleanup.runOnce()).toBeNull();
   } finally {
     await runner.query('SELECT pg_advisory_unlock(7240192)');

@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/config';
+import { loadConfig } from '../../src/app/config';
+import { ConfigError } from '../../src/config/parse';
 
 /** The least a production start needs: fresh keys, no database (config does not connect). */
 export function productionEnv(): Record<string, string> {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startBouncer, type RunningBouncer } from '../../src/app/bootstrap';
-import { loadConfig } from '../../src/config/config';
+import { loadConfig } from '../../src/app/config';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;

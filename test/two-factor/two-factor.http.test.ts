@@ -326,7 +326,8 @@ describe('login with the second factor', () => {
     const guesses = Array.from({ length: 12 }, (_, i) => String(100000 + i * 7919)).filter((c) => c !== right);
     const results = await Promise.all(guesses.map((code) => verify(server, token, code)));
     expect(results.filter((r) => codeOf(r) === 'INVALID_TWO_FACTOR_CODE')).toHaveLength(5);
-    expect(results.filter((r) => codeOf(r) === 'INVALID_TOKEN')).toHaveLength(guesses.length - 5);
+    // The rest were never checked: the challenge was dead, or the account's 2FA budget (10) was spent first.
+    expect(results.filter((r) => ['INVALID_TOKEN', 'RATE_LIMITED'].includes(codeOf(r)!))).toHaveLength(guesses.length - 5);
     const [row] = await db<{ attempts: number }>('SELECT attempts FROM two_factor_challenges WHERE user_id = $1', [account.id]);
     expect(row.attempts).toBe(5);
   });

@@ -1,4 +1,6 @@
-import { loadConfig } from '../../src/config/config';
+import { featureConfig, loadConfig } from '../../src/app/config';
+import { passwordModule } from '../../src/password/password.module';
+import { signInModule } from '../../src/sign-in/sign-in.module';
 import { productionEnv, refusedVariable } from '../support/config-env';
 
 const production = (): Record<string, string> => ({ ...productionEnv(), DATABASE_URL: 'postgres://u:p@db:5432/x' });
@@ -6,10 +8,12 @@ const variableOf = refusedVariable;
 
 test('defaults match CONTRACT.md', () => {
   const config = loadConfig({});
-  expect(config).toMatchObject({ port: 4000, bcryptRounds: 12, refreshReuseGraceSeconds: 10, nodeEnv: 'development', databaseUrl: undefined });
+  expect(config).toMatchObject({ port: 4000, refreshReuseGraceSeconds: 10, nodeEnv: 'development', databaseUrl: undefined });
+  expect(featureConfig(config, passwordModule)).toMatchObject({ bcryptRounds: 12, loginDelayAfterFailures: 5, loginLockAfterFailures: 20, loginLockSeconds: 900 });
+  expect(featureConfig(config, signInModule)).toMatchObject({ twoFactorLockAfterFailures: 10 });
   expect(config.sessionIdleSeconds).toBe(30 * 86400);
   expect(config.sessionAbsoluteSeconds).toBe(90 * 86400);
-  expect(config.limits).toMatchObject({ loginDelayAfterFailures: 5, loginLockAfterFailures: 20, loginLockSeconds: 900, twoFactorLockAfterFailures: 10, ipFailuresPerWindow: 100, maxDepth: 15, maxAliases: 15, maxTokens: 2000, maxBodyBytes: 102400 });
+  expect(config.limits).toMatchObject({ ipFailuresPerWindow: 100, maxDepth: 15, maxAliases: 15, maxTokens: 2000, maxBodyBytes: 102400 });
 });
 
 test('a production start without JWT_PRIVATE_KEY is refused, naming the variable', () => {
@@ -24,7 +28,7 @@ test('a production start without ENCRYPTION_KEY is refused, naming the variable'
 
 test('BCRYPT_ROUNDS below 10 is refused in production but allowed in tests', () => {
   expect(variableOf({ ...production(), BCRYPT_ROUNDS: '9' })).toBe('BCRYPT_ROUNDS');
-  expect(loadConfig({ NODE_ENV: 'test', BCRYPT_ROUNDS: '4' }).bcryptRounds).toBe(4);
+  expect(featureConfig(loadConfig({ NODE_ENV: 'test', BCRYPT_ROUNDS: '4' }), passwordModule).bcryptRounds).toBe(4);
 });
 
 test('a complete production configuration loads, with introspection and the landing page off', () => {

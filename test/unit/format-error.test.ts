@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { createFormatError } from '../../src/errors/format-error';
-import { InvalidCredentialsError } from '../../src/errors/app-errors';
+import { PasswordErrors } from '../../src/password/password.errors';
 
 const formatted = (error: GraphQLError) => ({ message: error.message, extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['at secret.ts:1'] } });
 
@@ -15,7 +15,7 @@ test('masks an unknown error in production: generic message, no stack, no SQL', 
 
 test('keeps the code and message of the service\'s own errors', () => {
   const format = createFormatError({ isProduction: true });
-  const error = new InvalidCredentialsError();
+  const error = PasswordErrors.INVALID_CREDENTIALS();
   expect(format({ message: error.message, extensions: { code: 'INVALID_CREDENTIALS' } }, error)).toEqual({ message: 'Invalid credentials.', extensions: { code: 'INVALID_CREDENTIALS' } });
 });
 

@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { ConfigError } from '../../src/config/config';
+import { ConfigError } from '../../src/config/parse';
 import { AccessTokenService } from '../../src/tokens/access-token.service';
 import { loadSigningKeys } from '../../src/tokens/signing-keys';
 import { Role } from '../../src/users/role.enum';

@@ -1,5 +1,8 @@
 import { InitialSchema1732400000000 } from './1732400000000-initial-schema';
 import { CleanupIndexes1732500000000 } from './1732500000000-cleanup-indexes';
 
-/** Every migration, oldest first. Add new ones here (npm run migration:generate writes the file). */
-export const migrations = [InitialSchema1732400000000, CleanupIndexes1732500000000];
+/**
+ * The kernel's migrations (the schema as it was before feature modules owned theirs). A module adds
+ * its own in its folder (FeatureModule.migrations); src/app/database.ts orders them all by time.
+ */
+export const kernelMigrations = [InitialSchema1732400000000, CleanupIndexes1732500000000];

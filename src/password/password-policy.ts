@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FieldError } from '../errors/app-errors';
+import type { FieldError } from '../errors/app-error';
 
 /** NIST SP 800-63B 5.1.1.2: at least 8; a generous cap keeps hashing input bounded. */
 export const PASSWORD_MIN_CHARS = 8;
@@ -14,7 +14,7 @@ let commonPasswords: Set<string> | undefined;
 function loadCommonPasswords(): Set<string> {
   if (commonPasswords) return commonPasswords;
   // Same folder when run by ts-jest; beside the compiled file after `npm run build` copies it.
-  const candidates = [join(__dirname, LIST_FILE), join(__dirname, '..', '..', '..', 'src', 'auth', LIST_FILE)];
+  const candidates = [join(__dirname, LIST_FILE), join(__dirname, '..', '..', '..', 'src', 'password', LIST_FILE)];
   const path = candidates.find((p) => existsSync(p));
   if (!path) throw new Error(`common password list ${LIST_FILE} is missing`);
   commonPasswords = new Set(

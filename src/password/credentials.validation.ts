@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors/app-errors';
+import type { FieldError } from '../errors/app-error';
 
 export const EMAIL_MAX_CHARS = 254; // RFC 5321 path limit
 const EMAIL_LOCAL_MAX_CHARS = 64;

@@ -1,35 +1,23 @@
-import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { base64Key, bool, ConfigError, DAY_SECONDS, int, pemList, str, type Env } from './parse';
+
+const SANDBOX_ORIGIN = 'https://studio.apollographql.com'; // Apollo Sandbox calls local instances from here
 
 /**
- * The one place that reads process.env. Every variable is parsed and validated here; a bad value
- * stops the start with a ConfigError naming the variable (main prints it as one line).
+ * The core settings (HTTP, database, keys, sessions, shared limits). Each feature module reads its
+ * own (FeatureModule.readConfig); src/app/config.ts runs every reader at start, the only place
+ * that is handed process.env.
  */
 
 export type NodeEnv = 'development' | 'production' | 'test';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** Limits every flow shares; each sign-in method adds its own (its module's config). */
 export interface LimitsConfig {
-  /** Password failures per account before growing delays start. */
-  loginDelayAfterFailures: number;
-  /** Password failures per account that lock it. */
-  loginLockAfterFailures: number;
-  /** How long an account lock lasts, seconds. */
-  loginLockSeconds: number;
-  /** Longest of the growing delays between failed logins of one account, seconds. */
-  loginMaxDelaySeconds: number;
-  /** Failed logins per client address per window. */
+  /** Failed credential checks (passwords, codes) per client address per window. */
   ipFailuresPerWindow: number;
   /** Window of the per-address failure counter, seconds. */
   ipWindowSeconds: number;
-  /** Two-factor failures per account that lock the second factor. */
-  twoFactorLockAfterFailures: number;
-  /** How long a two-factor lock lasts, seconds. */
-  twoFactorLockSeconds: number;
-  /** Registrations per client address per window. */
-  registrationsPerWindow: number;
-  /** Window of the registration counter, seconds. */
-  registrationWindowSeconds: number;
   /** GraphQL document limits. */
   maxDepth: number;
   maxAliases: number;
@@ -42,7 +30,7 @@ export interface LimitsConfig {
   maxBodyBytes: number;
 }
 
-export interface Config {
+export interface CoreConfig {
   nodeEnv: NodeEnv;
   isProduction: boolean;
   host: string;
@@ -54,11 +42,6 @@ export interface Config {
   dbPoolSize: number;
   /** Milliseconds a request waits for a pooled connection before SERVICE_UNAVAILABLE. */
   dbConnectTimeoutMs: number;
-  bcryptRounds: number;
-  /** bcrypt jobs running at once (libuv pool threads they may occupy). */
-  bcryptConcurrency: number;
-  /** bcrypt jobs allowed to wait; past that the service sheds load with SERVICE_UNAVAILABLE. */
-  bcryptQueueLimit: number;
   jwtPrivateKeyPem: string | undefined;
   /** Older public keys (PEM, separated) still published and accepted while tokens signed by them live. */
   jwtPreviousPublicKeysPem: string[];
@@ -85,74 +68,16 @@ export interface Config {
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
   shutdownTimeoutMs: number;
-  twoFactorIssuer: string;
   limits: LimitsConfig;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    detail: string,
-  ) {
-    super(`${variable}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-const DAY_SECONDS = 24 * 60 * 60;
-const SANDBOX_ORIGIN = 'https://studio.apollographql.com'; // Apollo Sandbox calls local instances from here
-
-function str(env: Env, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined) return undefined;
-  const trimmed = raw.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = str(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = str(env, name)?.toLowerCase();
-  if (raw === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
-function base64Key(name: string, raw: string): Buffer {
-  const key = Buffer.from(raw, 'base64');
-  if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== raw.replace(/=+$/, '')) {
-    throw new ConfigError(name, 'must be 32 random bytes in base64 (openssl rand -base64 32)');
-  }
-  return key;
-}
-
-function pemList(raw: string | undefined): string[] {
-  if (!raw) return [];
-  return raw.match(/-----BEGIN [^-]+-----[\s\S]+?-----END [^-]+-----/g) ?? [];
-}
-
-export function loadConfig(env: Env = process.env): Config {
+export function readCoreConfig(env: Env): CoreConfig {
   const rawEnv = str(env, 'NODE_ENV') ?? 'development';
   if (!['development', 'production', 'test'].includes(rawEnv)) {
     throw new ConfigError('NODE_ENV', `must be development, production or test, got "${rawEnv}"`);
   }
   const nodeEnv = rawEnv as NodeEnv;
   const isProduction = nodeEnv === 'production';
-
-  const bcryptRounds = int(env, 'BCRYPT_ROUNDS', 12, 4, 20);
-  if (isProduction && bcryptRounds < 10) {
-    throw new ConfigError('BCRYPT_ROUNDS', `must be at least 10 in production, got ${bcryptRounds}`);
-  }
 
   const jwtPrivateKeyPem = str(env, 'JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
   if (isProduction && !jwtPrivateKeyPem) {
@@ -221,19 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const limits: LimitsConfig = {
-    loginDelayAfterFailures: int(env, 'LOGIN_DELAY_AFTER_FAILURES', 5, 1, 100),
-    // NIST SP 800-63B 5.2.2: no more than 100 consecutive failures per account.
-    loginLockAfterFailures: int(env, 'LOGIN_LOCK_AFTER_FAILURES', 20, 2, 100),
-    loginLockSeconds: int(env, 'LOGIN_LOCK_SECONDS', 15 * 60, 1, DAY_SECONDS),
-    loginMaxDelaySeconds: int(env, 'LOGIN_MAX_DELAY_SECONDS', 60, 1, 60 * 60),
     ipFailuresPerWindow: int(env, 'IP_FAILURES_PER_WINDOW', 100, 1, 1_000_000),
     ipWindowSeconds: int(env, 'IP_WINDOW_SECONDS', 15 * 60, 1, DAY_SECONDS),
-    twoFactorLockAfterFailures: int(env, 'TWO_FACTOR_LOCK_AFTER_FAILURES', 10, 1, 100),
-    twoFactorLockSeconds: int(env, 'TWO_FACTOR_LOCK_SECONDS', 15 * 60, 1, DAY_SECONDS),
-    // Outside production every client is usually 127.0.0.1 (a developer, a test suite): one shared
-    // address would exhaust a production-sized budget within minutes.
-    registrationsPerWindow: int(env, 'REGISTRATIONS_PER_WINDOW', isProduction ? 20 : 10_000, 1, 1_000_000),
-    registrationWindowSeconds: int(env, 'REGISTRATION_WINDOW_SECONDS', 60 * 60, 1, DAY_SECONDS),
     maxDepth: int(env, 'GRAPHQL_MAX_DEPTH', 15, 2, 100),
     maxAliases: int(env, 'GRAPHQL_MAX_ALIASES', 15, 1, 1000),
     maxTokens: int(env, 'GRAPHQL_MAX_TOKENS', 2000, 100, 100_000),
@@ -253,11 +167,6 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 54329, 1024, 65535),
     dbPoolSize: int(env, 'DB_POOL_SIZE', 10, 1, 200),
     dbConnectTimeoutMs: int(env, 'DB_CONNECT_TIMEOUT_MS', 3000, 100, 60_000),
-    bcryptRounds,
-    // More hashes at once than cores only starves the event loop and PostgreSQL (bench: `me` p99 halves
-    // on 2 cores going from 4 to 2) without more logins per second.
-    bcryptConcurrency: int(env, 'BCRYPT_CONCURRENCY', Math.min(Number(env.UV_THREADPOOL_SIZE ?? 4), availableParallelism()), 1, 128),
-    bcryptQueueLimit: int(env, 'BCRYPT_QUEUE_LIMIT', 200, 0, 100_000),
     jwtPrivateKeyPem,
     jwtPreviousPublicKeysPem: pemList(str(env, 'JWT_PREVIOUS_PUBLIC_KEYS')?.replace(/\\n/g, '\n')),
     jwtIssuer: str(env, 'JWT_ISSUER') ?? 'bouncer',
@@ -279,7 +188,6 @@ export function loadConfig(env: Env = process.env): Config {
     tlsCertFile,
     tlsKeyFile,
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 120_000),
-    twoFactorIssuer: str(env, 'TWO_FACTOR_ISSUER') ?? 'Bouncer',
     limits,
   };
 }

@@ -1,0 +1,13 @@
+import type { FeatureModule } from '../module';
+import { passwordModule } from '../password/password.module';
+import { sessionsModule } from '../sessions/sessions.module';
+import { signInModule } from '../sign-in/sign-in.module';
+import { twoFactorModule } from '../two-factor/two-factor.module';
+import { usersModule } from '../users/users.module';
+
+/**
+ * The one list of feature modules, in dependency order (a module may use what those before it
+ * registered). A new capability is a folder, a line here and its migration.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule];

@@ -1,0 +1,139 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Throttle } from '../abuse/throttle';
+import type { AuditService } from '../audit/audit.service';
+import type { RequestInfo } from '../context/request-info';
+import { CoreErrors } from '../errors/core-errors';
+import type { AuthPayload } from '../sessions/auth-payload.type';
+import type { SessionTokens } from '../sessions/session-tokens';
+import type { SessionsService } from '../sessions/sessions.service';
+import { USER_COLUMNS, type UserRow } from '../users/user.type';
+import { rowsOf, type Challenges } from './challenges';
+import { TwoFactorMethod, type SecondFactors } from './second-factor';
+import { SecondFactorLimit } from './sign-in.config';
+import { SignInErrors } from './sign-in.errors';
+import { SignInEvent } from './sign-in.events';
+import type { SignInMethod } from './sign-in-method';
+import type { SignInResult } from './sign-in.types';
+
+/** What the pipeline needs of an account: the User columns and whether an administrator locked it. */
+export interface SignInAccount extends UserRow {
+  locked_at: Date | null;
+}
+
+/** Select these to hand a row to `complete`. */
+export const SIGN_IN_COLUMNS = `${USER_COLUMNS}, locked_at`;
+
+export interface CompleteOptions {
+  /** The caller's transaction (register: the account and its first session commit together). */
+  manager?: EntityManager;
+  /** Audit the success as login.succeeded (default); register records its own event instead. */
+  auditSuccess?: boolean;
+}
+
+type ChallengeOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'invalid_token' } | { kind: 'wrong_answer' };
+
+/**
+ * The one place every sign-in ends. Each method (password, passkey, OAuth, email code) proves an
+ * identity its own way and hands the account here; this decides, from the account and the
+ * method's declared strength, whether a second factor is still owed (a challenge) or a session
+ * opens, and refuses locked accounts. There is nothing to wire or forget: the pipeline is built
+ * with its challenge store and factor list, and no method can open a session any other way.
+ */
+export class SignInService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sessions: SessionsService,
+    private readonly tokens: SessionTokens,
+    private readonly audit: AuditService,
+    private readonly challenges: Challenges,
+    private readonly factors: SecondFactors,
+    private readonly throttle: Throttle,
+  ) {}
+
+  async complete(account: SignInAccount, method: SignInMethod, request: RequestInfo, options: CompleteOptions = {}): Promise<SignInResult> {
+    // After the credentials check only: a wrong password on a locked account still says INVALID_CREDENTIALS.
+    if (account.locked_at) throw CoreErrors.ACCOUNT_LOCKED();
+    if (account.two_factor_enabled && !method.provesSecondFactor) {
+      return this.challenges.issue(account.id, await this.factors.methodsOf(account, this.dataSource), request);
+    }
+    const open = async (m: EntityManager): Promise<AuthPayload> => {
+      if (options.auditSuccess !== false) {
+        await this.audit.record(m, { type: SignInEvent.LOGIN_SUCCEEDED, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { method: method.name } });
+      }
+      return this.tokens.payload(account, await this.sessions.open(m, account.id, request));
+    };
+    return options.manager ? open(options.manager) : this.dataSource.transaction(open);
+  }
+
+  /**
+   * The second step of a sign-in that got a TwoFactorChallenge. `answer` checks the proof (a code, a
+   * passkey assertion) inside the transaction that locked the challenge and returns the factor that
+   * passed, or null. Counted on the account's and the address's second-factor limits before the
+   * proof is looked at.
+   */
+  async completeChallenge(
+    token: string,
+    request: RequestInfo,
+    answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
+  ): Promise<AuthPayload> {
+    const userId = await this.challenges.ownerOf(token);
+    if (!userId) throw CoreErrors.INVALID_TOKEN();
+    const checks = [
+      { policy: SecondFactorLimit.BY_ACCOUNT, key: userId },
+      { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
+    ];
+    return this.throttle.attempt(checks, async (attempt) => {
+      const outcome = await this.dataSource.transaction((m) => this.answerChallenge(m, token, request, answer));
+      // A dead challenge is no verdict on the account: the attempt is settled (refunded).
+      if (outcome.kind === 'invalid_token') throw CoreErrors.INVALID_TOKEN();
+      if (outcome.kind === 'wrong_answer') {
+        const { locked } = await attempt.failed();
+        if (locked) await this.recordLock(userId, null, request);
+        throw SignInErrors.INVALID_TWO_FACTOR_CODE();
+      }
+      await attempt.succeeded();
+      return outcome.payload;
+    });
+  }
+
+  /** Audits a second-factor lock (the failure that reached the account's limit). */
+  async recordLock(userId: string, sessionId: string | null, request: RequestInfo): Promise<void> {
+    await this.dataSource.transaction((m) =>
+      this.audit.record(m, { type: SignInEvent.TWO_FACTOR_LOCKED, userId, sessionId, ip: request.ip, userAgent: request.userAgent }),
+    );
+  }
+
+  private async answerChallenge(
+    m: EntityManager,
+    token: string,
+    request: RequestInfo,
+    answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
+  ): Promise<ChallengeOutcome> {
+    const challenge = await this.challenges.lockLive(m, token);
+    if (!challenge) return { kind: 'invalid_token' };
+    const [account] = await rowsOf<SignInAccount & { password_changed_since: boolean }>(
+      m,
+      `SELECT ${SIGN_IN_COLUMNS}, password_changed_at > $2 AS password_changed_since FROM users WHERE id = $1`,
+      [challenge.userId, challenge.createdAt],
+    );
+    // 2FA switched off or the password changed since the first step: that half sign-in is void.
+    if (!account || !account.two_factor_enabled || account.password_changed_since) return { kind: 'invalid_token' };
+
+    const base = { userId: account.id, ip: request.ip, userAgent: request.userAgent };
+    const method = await answer(m, account);
+    if (!method) {
+      await this.challenges.countWrongAnswer(m, challenge);
+      await this.audit.record(m, { ...base, type: SignInEvent.TWO_FACTOR_CHALLENGE_FAILED, data: { context: 'login', attempt: challenge.attempts + 1 } });
+      return { kind: 'wrong_answer' };
+    }
+    // Thrown inside the transaction: the code or assertion is not spent on a locked account.
+    if (account.locked_at) throw CoreErrors.ACCOUNT_LOCKED();
+    await this.challenges.consume(m, challenge);
+    await this.audit.record(
+      m,
+      { ...base, type: SignInEvent.LOGIN_SUCCEEDED, data: { secondFactor: method.toLowerCase() } },
+      ...(method === TwoFactorMethod.RECOVERY_CODE ? [{ ...base, type: SignInEvent.RECOVERY_CODE_USED, data: { context: 'login' } }] : []),
+    );
+    return { kind: 'ok', payload: this.tokens.payload(account, await this.sessions.open(m, account.id, request)) };
+  }
+}

@@ -1,0 +1,39 @@
+import type { EntityManager } from 'typeorm';
+import { rowsOf } from '../sign-in/challenges';
+import { TwoFactorMethod, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
+import { RecoveryCodeEntity } from './recovery-code.entity';
+import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes';
+import { RECOVERY_CODE_COUNT } from './two-factor.constants';
+
+/** Single-use codes printed at enrolment, for when the authenticator is lost. */
+export class RecoveryCodeFactor implements SecondFactor {
+  readonly method = TwoFactorMethod.RECOVERY_CODE;
+
+  async isEnrolled(account: FactorAccount, db: Queryable): Promise<boolean> {
+    if (!account.two_factor_enabled) return false;
+    const rows = (await db.query('SELECT EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS any', [account.id])) as Array<{ any: boolean }>;
+    return rows[0]?.any === true;
+  }
+
+  async consumeCode(m: EntityManager, userId: string, code: string): Promise<boolean> {
+    const canonical = normalizeRecoveryCode(code);
+    if (!canonical) return false;
+    const used = await rowsOf<{ id: string }>(
+      m,
+      'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id',
+      [userId, hashRecoveryCode(userId, canonical)],
+    );
+    return used.length > 0;
+  }
+
+  /** Retires every code of the user and stores the hashes of a new set; the plain codes go to the caller once. */
+  async replace(m: EntityManager, userId: string): Promise<string[]> {
+    const codes = generateRecoveryCodes(RECOVERY_CODE_COUNT);
+    await m.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
+    await m.insert(
+      RecoveryCodeEntity,
+      codes.map((code) => ({ userId, codeHash: hashRecoveryCode(userId, normalizeRecoveryCode(code)!) })),
+    );
+    return codes;
+  }
+}

@@ -1,0 +1,4 @@
+/** Audit events of accounts. */
+export const UserEvent = {
+  ROLES_CHANGED: 'user.roles_changed',
+} as const;

@@ -1,0 +1,22 @@
+import { DataSource } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { Sql } from '../db/sql';
+import { defineModule } from '../module';
+import { AccountLock1733100000000 } from './migrations/1733100000000-account-lock';
+import { UserEntity } from './user.entity';
+import { UserEvent } from './user.events';
+import { UsersResolver } from './users.resolver';
+import { UsersService } from './users.service';
+
+/** Accounts: `me`, the admin list and roles. */
+export const usersModule = defineModule({
+  name: 'users',
+  entities: [UserEntity],
+  migrations: [AccountLock1733100000000],
+  auditEvents: Object.values(UserEvent),
+  resolvers: [UsersResolver],
+  register(c) {
+    const users = c.set(UsersService, new UsersService(c.get(DataSource), c.get(Sql), c.get(AuditService)));
+    c.set(UsersResolver, new UsersResolver(users));
+  },
+});

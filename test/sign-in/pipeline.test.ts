@@ -1,0 +1,104 @@
+import { getNamedType, isObjectType, isUnionType, type GraphQLSchema } from 'graphql';
+import { buildBouncerSchema } from '../../src/schema/build-schema';
+import { SignInService, SIGN_IN_COLUMNS, type SignInAccount } from '../../src/sign-in/sign-in.service';
+import { signInMethod } from '../../src/sign-in/sign-in-method';
+import { LOGIN, registerAccount, type TestAccount } from '../support/accounts';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { codeOf, postGraphQL, startTestServer, testEnv, type GraphQLResponse, type TestServer } from '../support/test-server';
+import { enrol } from '../two-factor/two-factor.helpers';
+
+/**
+ * The sign-in pipeline cannot be bypassed: every mutation that hands out tokens is either a way in
+ * that ends in the pipeline (and gives a 2FA account a challenge) or is listed here with the reason
+ * it is not one. A new way in that is not added here fails the first test.
+ */
+type Send = (query: string, variables: Record<string, unknown>) => Promise<GraphQLResponse<Record<string, any>>>;
+const SIGN_IN_ENTRY_POINTS: Record<string, (send: Send, account: TestAccount) => Promise<GraphQLResponse<Record<string, any>>>> = {
+  login: (send, account) => send(LOGIN, { input: { identifier: account.email, password: account.password } }),
+};
+const NOT_ENTRY_POINTS: Record<string, string> = {
+  register: 'creates a new account, which has no second factor yet',
+  verifyTwoFactor: 'is the second step itself',
+  refreshToken: 'continues a session that already passed the pipeline',
+};
+
+function tokenIssuingMutations(schema: GraphQLSchema): string[] {
+  const fields = Object.values(schema.getMutationType()!.getFields());
+  return fields
+    .filter((field) => {
+      const type = getNamedType(field.type);
+      const members = isUnionType(type) ? type.getTypes() : isObjectType(type) ? [type] : [];
+      return members.some((t) => t.name === 'AuthPayload');
+    })
+    .map((f) => f.name)
+    .sort();
+}
+
+test('every mutation that hands out tokens is a known sign-in entry point or listed with its reason', async () => {
+  const found = tokenIssuingMutations(await buildBouncerSchema());
+  expect(found.length).toBeGreaterThan(0);
+  expect(found).toEqual([...Object.keys(SIGN_IN_ENTRY_POINTS), ...Object.keys(NOT_ENTRY_POINTS)].sort());
+});
+
+describe.each([
+  ['in-process (startBouncer)', 'in-process'],
+  ['the built service (node dist/src/main.js)', 'process'],
+])('a 2FA account gets a challenge from every entry point, started %s', (_label, path) => {
+  let server: TestServer;
+  let child: ServiceProcess | undefined;
+  let send: Send;
+  beforeAll(async () => {
+    server = await startTestServer();
+    send = (query, variables) => server.gql(query, variables);
+    if (path === 'process') {
+      child = await startServiceProcess(testEnv());
+      send = (query, variables) => postGraphQL(child!.url, query, variables);
+    }
+  });
+  afterAll(async () => {
+    await child?.stop();
+    await server.stop();
+  });
+
+  test.each(Object.keys(SIGN_IN_ENTRY_POINTS))('%s', async (entry) => {
+    const account = await registerAccount(server);
+    // Positive control: before 2FA is on, the same call signs in.
+    expect((await SIGN_IN_ENTRY_POINTS[entry](send, account)).data?.[entry].__typename).toBe('AuthPayload');
+    await enrol(server, account);
+    const res = await SIGN_IN_ENTRY_POINTS[entry](send, account);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.[entry]).toMatchObject({ __typename: 'TwoFactorChallenge', methods: ['TOTP', 'RECOVERY_CODE'] });
+    expect(res.data?.[entry].accessToken).toBeUndefined();
+  });
+});
+
+describe('the pipeline itself', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.stop());
+
+  const accountRow = async (id: string): Promise<SignInAccount> =>
+    (await server.running.services.dataSource.query(`SELECT ${SIGN_IN_COLUMNS} FROM users WHERE id = $1`, [id]))[0];
+  const request = { ip: '127.0.0.1', userAgent: 'jest' };
+
+  test('only a method that declares it proves two factors skips the challenge', async () => {
+    const account = await registerAccount(server);
+    await enrol(server, account);
+    const pipeline = server.running.container.get(SignInService);
+    const oneFactor = await pipeline.complete(await accountRow(account.id), signInMethod('test-one-factor'), request);
+    expect(oneFactor).toHaveProperty('challengeToken');
+    const twoFactors = await pipeline.complete(await accountRow(account.id), signInMethod('test-two-factors', { provesSecondFactor: true }), request);
+    expect(twoFactors).toHaveProperty('accessToken');
+  });
+
+  test('an account an administrator locked is refused after a right password, and a wrong one still says INVALID_CREDENTIALS', async () => {
+    const account = await registerAccount(server);
+    const login = (password: string) => server.gql(LOGIN, { input: { identifier: account.email, password } });
+    expect((await login(account.password)).data?.login.__typename).toBe('AuthPayload');
+    await server.running.services.dataSource.query('UPDATE users SET locked_at = now() WHERE id = $1', [account.id]);
+    expect(codeOf(await login(account.password))).toBe('ACCOUNT_LOCKED');
+    expect(codeOf(await login(`${account.password}-wrong`))).toBe('INVALID_CREDENTIALS');
+  });
+});
