@@ -98,7 +98,12 @@ export class Throttle {
           const hashed = sha256Hex(check.key);
           const { policy, limiters } = this.declared(check.policy);
           await this.refuseIfHeld(limiters, hashed);
-          await limiters.count.consume(hashed).catch(refuse(policy.lockSeconds ?? policy.windowSeconds));
+          await limiters.count.consume(hashed).catch(async (reason: unknown) => {
+            // The store adds the point before it compares: a refused attempt must not stay counted,
+            // or a burst of refusals would keep the key over its limit after the burst.
+            if (reason instanceof RateLimiterRes) await limiters.count.reward(hashed, 1);
+            return refuse(policy.lockSeconds ?? policy.windowSeconds)(reason);
+          });
           taken.push({ policy, key: hashed, limiters });
           if (limiters.lock) {
             // A lock placed between the hold check and the count reset the count, so the count alone
