@@ -10,6 +10,7 @@ import { buildContext, type GraphQLContext } from '../context/context';
 import { createFormatError } from '../errors/format-error';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
+import { nulGuardPlugin } from './nul-guard.plugin';
 import { Readiness } from './readiness';
 import type { Services } from './services';
 
@@ -118,6 +119,7 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     plugins: [
       ...(logRequests ? [outcomeLogPlugin(outcomes)] : []),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      nulGuardPlugin<GraphQLContext>(),
       ...extensions.plugins,
     ],
   });
