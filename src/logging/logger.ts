@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config/config';
+import { withoutDatabaseValues } from '../errors/database-errors';
 
 /** Field names that hold a secret wherever they appear in a log object. */
 const SECRET_FIELDS = [
@@ -41,6 +42,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     level: config.logLevel,
     base: { service: 'bouncer' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // A failed statement's bind parameters and failing row are data, not diagnostics: never logged.
+    serializers: { err: (error: unknown) => withoutDatabaseValues(pino.stdSerializers.err(error as Error)) },
   };
   return destination ? pino(options, destination) : pino(options);
 }
