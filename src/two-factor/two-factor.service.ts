@@ -19,7 +19,7 @@ import {
 } from '../errors/app-errors';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
 import { RecoveryCodeEntity } from './recovery-code.entity';
-import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes';
+import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, recoveryCodeHashes } from './recovery-codes';
 import {
   CHALLENGE_TTL_SECONDS,
   MAX_CHALLENGE_ATTEMPTS,
@@ -316,8 +316,8 @@ export class TwoFactorService implements ChallengeIssuer {
     if (!canonical) return null;
     const used = await rowsOf<{ id: string }>(
       m,
-      'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id',
-      [userId, hashRecoveryCode(userId, canonical)],
+      'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL RETURNING id',
+      [userId, recoveryCodeHashes(this.encryptor, userId, canonical)],
     );
     return used.length ? 'recovery_code' : null;
   }
@@ -338,7 +338,7 @@ export class TwoFactorService implements ChallengeIssuer {
     await m.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
     await m.insert(
       RecoveryCodeEntity,
-      codes.map((code) => ({ userId, codeHash: hashRecoveryCode(userId, normalizeRecoveryCode(code)!) })),
+      codes.map((code) => ({ userId, codeHash: hashRecoveryCode(this.encryptor, userId, normalizeRecoveryCode(code)!) })),
     );
     return codes;
   }
