@@ -127,6 +127,9 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
 
   const readiness = new Readiness(services.dataSource);
   const corsOrigins = new Set(config.corsOrigins);
+  // CORS_ORIGINS=* (refused in production) is answered with a literal `*`, never by echoing the
+  // Origin (`null` included) and never with credentials: browsers then send no cookies with it.
+  const corsAnyOrigin = corsOrigins.has('*');
   const securityHeaders = helmet({
     // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
     contentSecurityPolicy: false,
@@ -142,8 +145,8 @@ export async function createHttpApp(services: Services, schema: GraphQLSchema, e
     const origin = req.headers.origin;
     // Answers differ by Origin: shared caches must not hand one origin's answer to another.
     res.setHeader('vary', 'Origin');
-    if (origin && (corsOrigins.has(origin) || corsOrigins.has('*'))) {
-      res.setHeader('access-control-allow-origin', origin);
+    if (origin && (corsAnyOrigin || corsOrigins.has(origin))) {
+      res.setHeader('access-control-allow-origin', corsAnyOrigin ? '*' : origin);
       res.setHeader('access-control-allow-headers', CORS_ALLOWED_HEADERS);
       res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
       res.setHeader('access-control-max-age', CORS_MAX_AGE_SECONDS);
