@@ -39,7 +39,9 @@ export function graphqlDocumentLimits(limits: LimitsConfig): GraphQLExtensions {
     // refused as too costly instead of reaching its resolver's BAD_USER_INPUT (CONTRACT.md).
     costLimit: { enabled: false },
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: false, flattenFragments: true, exposeLimits: true },
-    maxAliases: { n: limits.maxAliases, exposeLimits: true },
+    // allowList: armor leaves aliases of __typename (and aliases named __typename) out of the count
+    // by default; CONTRACT.md says at most 15 aliases, whatever they name.
+    maxAliases: { n: limits.maxAliases, allowList: [], exposeLimits: true },
     maxDirectives: { n: limits.maxDirectives, exposeLimits: true },
   }).protect();
   return {

@@ -15,6 +15,7 @@ import type { SigningKeys } from '../tokens/signing-keys';
 import { createFormatError } from '../errors/format-error';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
+import { nulGuardPlugin } from './nul-guard.plugin';
 import { Readiness } from './readiness';
 
 export interface GraphQLExtensions {
@@ -140,6 +141,7 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
       ApolloServerPluginDrainHttpServer({ httpServer: server, stopGracePeriodMillis: config.shutdownTimeoutMs }),
       ...(logRequests ? [outcomeLogPlugin(outcomes)] : []),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
+      nulGuardPlugin<GraphQLContext>(),
       ...extensions.plugins,
     ],
   });
@@ -147,6 +149,9 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
 
   const readiness = new Readiness(deps.dataSource);
   const corsOrigins = new Set(config.corsOrigins);
+  // CORS_ORIGINS=* (refused in production) is answered with a literal `*`, never by echoing the
+  // Origin (`null` included) and never with credentials: browsers then send no cookies with it.
+  const corsAnyOrigin = corsOrigins.has('*');
   const securityHeaders = helmet({
     // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
     contentSecurityPolicy: false,
@@ -161,8 +166,8 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
     const origin = req.headers.origin;
     // Answers differ by Origin: shared caches must not hand one origin's answer to another.
     res.setHeader('vary', 'Origin');
-    if (origin && (corsOrigins.has(origin) || corsOrigins.has('*'))) {
-      res.setHeader('access-control-allow-origin', origin);
+    if (origin && (corsAnyOrigin || corsOrigins.has(origin))) {
+      res.setHeader('access-control-allow-origin', corsAnyOrigin ? '*' : origin);
       res.setHeader('access-control-allow-headers', CORS_ALLOWED_HEADERS);
       res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
       res.setHeader('access-control-max-age', CORS_MAX_AGE_SECONDS);

@@ -127,6 +127,9 @@ export function readCoreConfig(env: Env): CoreConfig {
     .map((o) => o.trim())
     .filter(Boolean);
   for (const origin of corsOrigins) {
+    if (origin === '*' && isProduction) {
+      throw new ConfigError('CORS_ORIGINS', '"*" lets every web page call the service; list the origins that may, e.g. https://app.example.com');
+    }
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError('CORS_ORIGINS', `each origin must look like https://app.example.com, got "${origin}"`);
     }

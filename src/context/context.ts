@@ -20,7 +20,8 @@ export interface CredentialVerifier {
   revocations: RevocationWatcher;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
+// RFC 9110 §11.1: the scheme is case-insensitive and followed by 1*SP; RFC 6750 §2.1: b64token.
+const BEARER = /^bearer +([A-Za-z0-9._~+/-]+=*)$/i;
 
 /** Decodes the Bearer token once per request; never throws, so public operations still run. */
 export function buildContext(verifier: CredentialVerifier, authorization: string | undefined, request: RequestInfo): GraphQLContext {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_BYTES = 12; // the size GCM is specified for
@@ -16,10 +16,25 @@ function keyIdOf(key: Buffer): string {
 export class Encryptor {
   private readonly currentId: string;
   private readonly keys = new Map<string, Buffer>();
+  private readonly derived = new Map<string, Buffer[]>();
 
   constructor(current: Buffer, previous: Buffer[] = []) {
     this.currentId = keyIdOf(current);
     for (const key of [current, ...previous]) this.keys.set(keyIdOf(key), key);
+  }
+
+  /**
+   * A 256-bit key for one purpose (HKDF-SHA256, `purpose` as info) from each key, the current key's
+   * first, then each of ENCRYPTION_PREVIOUS_KEYS: what the current key made, and what retired keys
+   * made, can both be recomputed. The keys themselves never leave this class.
+   */
+  derivedKeys(purpose: string): Buffer[] {
+    let keys = this.derived.get(purpose);
+    if (!keys) {
+      keys = [...this.keys.values()].map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), purpose, 32)));
+      this.derived.set(purpose, keys);
+    }
+    return keys;
   }
 
   encrypt(plaintext: string, associatedData = ''): string {

@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { CoreConfig } from '../config/core-config';
+import { withoutDatabaseValues } from '../errors/database-errors';
 
 /**
  * Field names that hold a secret wherever they appear in a log object: the transport's and the
@@ -34,6 +35,8 @@ export function createLogger(config: Pick<CoreConfig, 'logLevel'>, secretFields:
     level: config.logLevel,
     base: { service: 'bouncer' },
     redact: { paths: redactPaths(secretFields), censor: '[redacted]' },
+    // A failed statement's bind parameters and failing row are data, not diagnostics: never logged.
+    serializers: { err: (error: unknown) => withoutDatabaseValues(pino.stdSerializers.err(error as Error)) },
   };
   return destination ? pino(options, destination) : pino(options);
 }

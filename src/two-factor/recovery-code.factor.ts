@@ -2,12 +2,14 @@ import type { EntityManager } from 'typeorm';
 import { rowsOf } from '../sign-in/challenges';
 import { TwoFactorMethod, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
 import { RecoveryCodeEntity } from './recovery-code.entity';
-import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from './recovery-codes';
+import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, recoveryCodeHashes, type PepperSource } from './recovery-codes';
 import { RECOVERY_CODE_COUNT } from './two-factor.constants';
 
 /** Single-use codes printed at enrolment, for when the authenticator is lost. */
 export class RecoveryCodeFactor implements SecondFactor {
   readonly method = TwoFactorMethod.RECOVERY_CODE;
+
+  constructor(private readonly pepper: PepperSource) {}
 
   async isEnrolled(account: FactorAccount, db: Queryable): Promise<boolean> {
     if (!account.two_factor_enabled) return false;
@@ -20,8 +22,8 @@ export class RecoveryCodeFactor implements SecondFactor {
     if (!canonical) return false;
     const used = await rowsOf<{ id: string }>(
       m,
-      'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL RETURNING id',
-      [userId, hashRecoveryCode(userId, canonical)],
+      'UPDATE recovery_codes SET used_at = now() WHERE user_id = $1 AND code_hash = ANY($2::text[]) AND used_at IS NULL RETURNING id',
+      [userId, recoveryCodeHashes(this.pepper, userId, canonical)],
     );
     return used.length > 0;
   }
@@ -32,7 +34,7 @@ export class RecoveryCodeFactor implements SecondFactor {
     await m.query('DELETE FROM recovery_codes WHERE user_id = $1', [userId]);
     await m.insert(
       RecoveryCodeEntity,
-      codes.map((code) => ({ userId, codeHash: hashRecoveryCode(userId, normalizeRecoveryCode(code)!) })),
+      codes.map((code) => ({ userId, codeHash: hashRecoveryCode(this.pepper, userId, normalizeRecoveryCode(code)!) })),
     );
     return codes;
   }

@@ -38,10 +38,35 @@ export function normalizeRecoveryCode(input: string): string | null {
   return CODE_SHAPE.test(canonical) ? canonical : null;
 }
 
+/** Where the pepper comes from: the Encryptor, which derives it from ENCRYPTION_KEY and its predecessors. */
+export interface PepperSource {
+  derivedKeys(purpose: string): Buffer[];
+}
+
+const PEPPER_PURPOSE = 'bouncer recovery-code hash v1';
+
+function hmac(key: Buffer | string, userId: string, canonicalCode: string): string {
+  return createHmac('sha256', key).update(`${userId}:${canonicalCode}`, 'utf8').digest('hex');
+}
+
 /**
- * Stored form: HMAC-SHA256 keyed by the user id. The codes carry 50 random bits, so a fast hash is
- * enough; the per-user key keeps one table entry from matching any other account's code.
+ * Stored form: HMAC-SHA256 under a pepper derived from ENCRYPTION_KEY (HKDF), over the user id and
+ * the code. A code carries 50 bits: with a key anyone can compute, a database dump would be enough
+ * to find every code offline; without ENCRYPTION_KEY the hashes are useless. The user id keeps one
+ * row from matching any other account's code. Deterministic, so a code is still found by its hash.
  */
-export function hashRecoveryCode(userId: string, canonicalCode: string): string {
-  return createHmac('sha256', userId).update(canonicalCode, 'utf8').digest('hex');
+export function hashRecoveryCode(pepper: PepperSource, userId: string, canonicalCode: string): string {
+  return hmac(pepper.derivedKeys(PEPPER_PURPOSE)[0], userId, canonicalCode);
+}
+
+/**
+ * Every hash this code may be stored under: under the current key's pepper, under each retired
+ * key's (ENCRYPTION_PREVIOUS_KEYS: codes survive a key rotation), and in the form used before
+ * there was a pepper (HMAC keyed by the user id alone), so codes issued then work until used or
+ * regenerated. Accepting that form weakens no newer row: a peppered hash never equals it.
+ */
+export function recoveryCodeHashes(pepper: PepperSource, userId: string, canonicalCode: string): string[] {
+  const peppered = pepper.derivedKeys(PEPPER_PURPOSE).map((key) => hmac(key, userId, canonicalCode));
+  const legacy = createHmac('sha256', userId).update(canonicalCode, 'utf8').digest('hex');
+  return [...peppered, legacy];
 }

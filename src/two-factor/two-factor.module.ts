@@ -29,7 +29,7 @@ export const twoFactorModule = defineModule<TwoFactorConfig>({
   secretFields: ['code', 'codes', 'recoveryCodes', 'secret', 'otpauthUrl', 'qrCodeDataUrl'],
   resolvers: [TwoFactorResolver],
   // Built from kernel services only, before the sign-in pipeline that asks them.
-  secondFactors: (c) => [c.set(TotpFactor, new TotpFactor(c.get(Encryptor), c.get(Clock))), c.set(RecoveryCodeFactor, new RecoveryCodeFactor())],
+  secondFactors: (c) => [c.set(TotpFactor, new TotpFactor(c.get(Encryptor), c.get(Clock))), c.set(RecoveryCodeFactor, new RecoveryCodeFactor(c.get(Encryptor)))],
   register(c, config) {
     const enrolment = new TwoFactorEnrolment(
       c.get(Sql),

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { Encryptor } from '../../src/crypto/encryption';
 import { generateRecoveryCode, generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode } from '../../src/two-factor/recovery-codes';
 
 const SHAPE = /^[0-9abcdefghjkmnpqrstvwxyz]{5}-[0-9abcdefghjkmnpqrstvwxyz]{5}$/;
@@ -32,8 +34,9 @@ test('input that cannot be a code is refused before any lookup', () => {
 
 test('the stored hash depends on the account, so one row never matches another account', () => {
   const code = normalizeRecoveryCode(generateRecoveryCode())!;
-  const a = hashRecoveryCode('11111111-1111-1111-1111-111111111111', code);
-  const b = hashRecoveryCode('22222222-2222-2222-2222-222222222222', code);
+  const pepper = new Encryptor(randomBytes(32));
+  const a = hashRecoveryCode(pepper, '11111111-1111-1111-1111-111111111111', code);
+  const b = hashRecoveryCode(pepper, '22222222-2222-2222-2222-222222222222', code);
   expect(a).toMatch(/^[0-9a-f]{64}$/);
   expect(a).not.toBe(b);
   expect(a).not.toContain(code);
