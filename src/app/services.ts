@@ -57,6 +57,7 @@ export function createServices(config: Config, logger: Logger, dataSource: DataS
     idleSeconds: config.sessionIdleSeconds,
     absoluteSeconds: config.sessionAbsoluteSeconds,
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
+    maxPerUser: config.sessionMaxPerUser,
   });
   const users = new UsersService(dataSource, sql, audit);
   const auth = new AuthService(dataSource, sql, hasher, accessTokens, sessions, revocations, audit, throttle);
