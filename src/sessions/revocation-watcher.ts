@@ -11,6 +11,8 @@ export interface RevocationWatcherOptions {
   /** Access-token lifetime plus clock tolerance, seconds: older revocations can match no live token. */
   horizonSeconds: number;
   onError?: (error: unknown) => void;
+  /** This instance's clock, ms since the epoch (default Date.now); tests move it against the database's. */
+  clock?: () => number;
 }
 
 /** Re-read this far back on every poll: a revoking transaction may commit after a later poll began. */
@@ -24,11 +26,14 @@ export class RevocationWatcher {
   private lastSuccess = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly sql: Sql,
     private readonly options: RevocationWatcherOptions,
-  ) {}
+  ) {
+    this.now = options.clock ?? Date.now;
+  }
 
   async start(): Promise<void> {
     await this.poll();
@@ -46,12 +51,12 @@ export class RevocationWatcher {
 
   /** Whether the view is recent enough to trust; when not, guarded calls get SERVICE_UNAVAILABLE. */
   isFresh(): boolean {
-    return Date.now() - this.lastSuccess < Math.max(STALE_AFTER_MS, this.options.pollMs * 2);
+    return this.now() - this.lastSuccess < Math.max(STALE_AFTER_MS, this.options.pollMs * 2);
   }
 
   /** Called by this instance right after it commits a revocation. */
   markRevoked(...sessionIds: string[]): void {
-    const now = Date.now();
+    const now = this.now();
     for (const id of sessionIds) this.revoked.set(id, now);
   }
 
@@ -68,7 +73,7 @@ export class RevocationWatcher {
   private async poll(): Promise<void> {
     const since = this.watermark
       ? new Date(this.watermark.getTime() - POLL_OVERLAP_SECONDS * 1000)
-      : new Date(Date.now() - this.options.horizonSeconds * 1000);
+      : new Date(this.now() - this.options.horizonSeconds * 1000);
     const rows = await this.sql.many<{ id: string; revoked_at: Date; db_now: Date }>(
       'revocations_since',
       `SELECT s.id, s.revoked_at, n.db_now
@@ -78,8 +83,8 @@ export class RevocationWatcher {
     );
     for (const row of rows) if (row.id) this.revoked.set(row.id, row.revoked_at.getTime());
     this.watermark = rows[0]?.db_now ?? new Date();
-    this.lastSuccess = Date.now();
-    const horizon = Date.now() - this.options.horizonSeconds * 1000;
+    this.lastSuccess = this.now();
+    const horizon = this.now() - this.options.horizonSeconds * 1000;
     for (const [id, at] of this.revoked) if (at < horizon) this.revoked.delete(id);
   }
 }
