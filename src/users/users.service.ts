@@ -2,7 +2,8 @@ import type { DataSource } from 'typeorm';
 import { AuditEvent, type AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
-import { BadUserInputError } from '../errors/app-errors';
+import { AppError, BadUserInputError, ForbiddenError } from '../errors/app-errors';
+import { ErrorCode } from '../errors/error-codes';
 import { ALL_ROLES, isRole, Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
@@ -92,6 +93,11 @@ export class UsersService {
     });
   }
 
+  /**
+   * Replaces an account's roles. Every change first locks the administrators' rows, always in id
+   * order: two administrators demoting each other take turns, and the second sees the first's
+   * result (an actor who is no longer ADMIN is refused; so is a change that would leave no ADMIN).
+   */
   async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
     if (!UUID.test(userId)) throw BadUserInputError.field('userId', 'No such user.');
     // Canonical order (the enum's), so equal role sets always look equal.
@@ -102,7 +108,15 @@ export class UsersService {
       throw BadUserInputError.field('roles', 'You cannot remove your own ADMIN role.');
     }
     const row = await this.dataSource.transaction(async (m) => {
-      const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      // NO KEY UPDATE: conflicts with role changes, not with sessions being opened (their FK check).
+      const admins: Array<{ id: string }> = await m.query(`SELECT id FROM users WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`);
+      const adminIds = new Set(admins.map((a) => a.id));
+      // The role guard read the actor's roles before this lock: demoted meanwhile, they act no more.
+      if (actorId !== null && !adminIds.has(actorId)) throw new ForbiddenError();
+      if (adminIds.has(userId) && !wanted.includes(Role.ADMIN) && adminIds.size <= 1) {
+        throw new AppError(ErrorCode.FORBIDDEN, 'The last administrator cannot lose the ADMIN role.');
+      }
+      const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
       if (!before[0]) throw BadUserInputError.field('userId', 'No such user.');
       const updated: [UserRow[], number] = await m.query(
         `UPDATE users SET roles = $2, roles_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`,

@@ -1,22 +1,12 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { registerAccount, type TestAccount } from '../support/accounts';
-import { codeOf, startTestServer, testEnv, type TestServer } from '../support/test-server';
+import { cli } from '../support/cli';
+import { codeOf, startTestServer, type TestServer } from '../support/test-server';
 
-const run = promisify(execFile);
 const USERS = 'query($first: Int, $after: String, $search: String) { users(first: $first, after: $after, search: $search) { nodes { id email roles } pageInfo { endCursor hasNextPage } totalCount } }';
 const SET_ROLES = 'mutation($userId: ID!, $roles: [Role!]!) { setUserRoles(userId: $userId, roles: $roles) { id roles } }';
 
 let server: TestServer;
 let admin: TestAccount;
-
-/** The CLI as an operator runs it (compiled by `pretest`), against the test database. */
-function cli(...args: string[]) {
-  return run(process.execPath, ['dist/src/cli/cli.js', ...args], { env: { ...process.env, ...testEnv() } as NodeJS.ProcessEnv }).then(
-    (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
-  );
-}
 
 beforeAll(async () => {
   server = await startTestServer();
