@@ -59,7 +59,7 @@ export function createServices(config: Config, logger: Logger, dataSource: DataS
     reuseGraceSeconds: config.refreshReuseGraceSeconds,
     maxPerUser: config.sessionMaxPerUser,
   });
-  const users = new UsersService(dataSource, sql, audit);
+  const users = new UsersService(dataSource, sql, audit, revocations);
   const auth = new AuthService(dataSource, sql, hasher, accessTokens, sessions, revocations, audit, throttle);
   const twoFactor = new TwoFactorService(dataSource, sql, encryptor, auth, audit, throttle, { issuer: config.twoFactorIssuer });
   return { config, logger, dataSource, sql, keys, encryptor, hasher, accessTokens, audit, revocations, sessions, users, auth, throttle, twoFactor };

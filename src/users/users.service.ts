@@ -4,6 +4,8 @@ import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
 import { AppError, BadUserInputError, ForbiddenError } from '../errors/app-errors';
 import { ErrorCode } from '../errors/error-codes';
+import type { RevocationWatcher } from '../sessions/revocation-watcher';
+import { revokeSessions, SessionRevokedReason } from '../sessions/sessions.service';
 import { ALL_ROLES, isRole, Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
@@ -40,11 +42,19 @@ function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+export interface RoleChange {
+  user: User;
+  /** Sessions ended because the account lost a role. */
+  endedSessions: number;
+}
+
 export class UsersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly sql: Sql,
     private readonly audit: AuditService,
+    /** This instance's revocation view; the CLI has none (instances learn from their poll). */
+    private readonly revocations?: Pick<RevocationWatcher, 'markRevoked'>,
   ) {}
 
   /** The `me` hot path: one prepared primary-key lookup. */
@@ -93,12 +103,18 @@ export class UsersService {
     });
   }
 
+  async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
+    return (await this.changeRoles(actorId, userId, roles, request)).user;
+  }
+
   /**
    * Replaces an account's roles. Every change first locks the administrators' rows, always in id
    * order: two administrators demoting each other take turns, and the second sees the first's
    * result (an actor who is no longer ADMIN is refused; so is a change that would leave no ADMIN).
+   * Losing a role ends every session of the account in the same transaction, audited: its access
+   * tokens claim the old roles, and other services trust that claim until the token expires.
    */
-  async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
+  async changeRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<RoleChange> {
     if (!UUID.test(userId)) throw BadUserInputError.field('userId', 'No such user.');
     // Canonical order (the enum's), so equal role sets always look equal.
     const wanted = ALL_ROLES.filter((role) => roles.includes(role));
@@ -107,7 +123,7 @@ export class UsersService {
       // The last administrator must not be able to lock everyone out by accident.
       throw BadUserInputError.field('roles', 'You cannot remove your own ADMIN role.');
     }
-    const row = await this.dataSource.transaction(async (m) => {
+    const { row, ended } = await this.dataSource.transaction(async (m) => {
       // NO KEY UPDATE: conflicts with role changes, not with sessions being opened (their FK check).
       const admins: Array<{ id: string }> = await m.query(`SELECT id FROM users WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`);
       const adminIds = new Set(admins.map((a) => a.id));
@@ -129,17 +145,20 @@ export class UsersService {
         userAgent: request.userAgent,
         data: { from: before[0].roles, to: wanted, by: actorId ?? 'cli' },
       });
-      return updated[0][0];
+      const reduced = before[0].roles.some((role) => !wanted.includes(role));
+      const ended = reduced ? await revokeSessions(m, 'user_id = $1', [userId], SessionRevokedReason.ROLES_REDUCED, request) : [];
+      return { row: updated[0][0], ended };
     });
-    return toUser(row);
+    this.revocations?.markRevoked(...ended);
+    return { user: toUser(row), endedSessions: ended.length };
   }
 
   /** For the CLI: change one role of the account with this email. */
-  async changeRoleByEmail(email: string, role: string, grant: boolean): Promise<User> {
+  async changeRoleByEmail(email: string, role: string, grant: boolean): Promise<RoleChange> {
     if (!isRole(role)) throw new Error(`unknown role "${role}" (roles: USER, ADMIN)`);
     const row = await this.sql.one<UserRow>('user_by_email', `SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [email.trim().toLowerCase()]);
     if (!row) throw new Error(`no account with email "${email}"`);
     const roles = grant ? [...row.roles, role] : row.roles.filter((r) => r !== role);
-    return this.setRoles(null, row.id, roles, { ip: null, userAgent: 'bouncer-cli' });
+    return this.changeRoles(null, row.id, roles, { ip: null, userAgent: 'bouncer-cli' });
   }
 }
