@@ -93,7 +93,7 @@ export function credentialFieldsRule(max: number): ValidationRule {
 /**
  * Static cost of each operation: every field costs FIELD_COST, multiplied by the page size of
  * each paginated list around it (`first`/`last`: the literal, the field's default, or the largest
- * page for a variable), clamped to MAX_PAGE_SIZE. Fragments are costed once and reused, so
+ * page for a variable), clamped to MAX_PAGE_SIZE, or by an unpaginated list's `maxItems` extension. Fragments are costed once and reused, so
  * fragment fan-out bombs are priced in linear time.
  */
 export function queryCostRule(maxCost: number): ValidationRule {
@@ -156,7 +156,8 @@ function pageSize(node: FieldNode, field: GraphQLField<unknown, unknown> | undef
     size = MAX_PAGE_SIZE; // a variable: its value is unknown at validation
   } else {
     const declared = field?.args.find((a) => a.name === 'first' || a.name === 'last');
-    if (!declared) return 1;
+    // An unpaginated list declares its most entries with @Extensions({ maxItems }) (`sessions`).
+    if (!declared) return typeof field?.extensions.maxItems === 'number' ? Math.max(field.extensions.maxItems, 1) : 1;
     size = typeof declared.defaultValue === 'number' ? declared.defaultValue : MAX_PAGE_SIZE;
   }
   return Math.min(Math.max(size, 1), MAX_PAGE_SIZE);

@@ -26,8 +26,10 @@ async function main(argv: string[]): Promise<number> {
     await dataSource.initialize();
     await runMigrations(dataSource);
     const users = new UsersService(dataSource, Sql.of(dataSource), new AuditService(new Set(modules.flatMap((m) => m.auditEvents ?? []))));
-    const user = await users.changeRoleByEmail(email, role.toUpperCase(), command === 'grant-role');
-    process.stdout.write(`${user.email}: roles ${user.roles.join(', ')}\n`);
+    // Losing a role ends the account's sessions; running instances refuse their tokens within 5 s.
+    const { user, endedSessions } = await users.changeRoleByEmail(email, role.toUpperCase(), command === 'grant-role');
+    const ended = endedSessions ? ` (${endedSessions} session${endedSessions === 1 ? '' : 's'} ended)` : '';
+    process.stdout.write(`${user.email}: roles ${user.roles.join(', ')}${ended}\n`);
     return 0;
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();

@@ -54,6 +54,8 @@ export interface CoreConfig {
   refreshReuseGraceSeconds: number;
   sessionIdleSeconds: number;
   sessionAbsoluteSeconds: number;
+  /** Live sessions per account; opening one more ends the least recently used (at most 100: the `sessions` list's cost). */
+  sessionMaxPerUser: number;
   /** How often each instance reads revocations made by other instances, ms (must stay well under 5 s). */
   revocationPollMs: number;
   redisUrl: string | undefined;
@@ -180,6 +182,7 @@ export function readCoreConfig(env: Env): CoreConfig {
     refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
     sessionIdleSeconds,
     sessionAbsoluteSeconds,
+    sessionMaxPerUser: int(env, 'SESSION_MAX_PER_USER', 100, 1, 100),
     revocationPollMs: int(env, 'REVOCATION_POLL_MS', 1000, 100, 4000),
     redisUrl,
     rateLimitKeyPrefix,

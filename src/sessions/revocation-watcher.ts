@@ -5,30 +5,46 @@ import type { Sql } from '../db/sql';
  * query. Revocations made here are seen at once; those made by other instances (same database)
  * arrive with the next poll, every `pollMs` (< 5 s). Only revocations young enough to matter are
  * kept: an access token never outlives its issue time plus the access-token lifetime.
+ *
+ * Two clocks, never compared with each other: which revocations to read is decided in the
+ * database's time (its `revoked_at` stamps against its own `now()`), and how long to keep an entry
+ * in this instance's time (from the moment the entry was learned here). Pruning database stamps by
+ * the local clock dropped entries early on an instance running ahead of the database, and a
+ * logged-out token worked again there.
  */
 export interface RevocationWatcherOptions {
   pollMs: number;
   /** Access-token lifetime plus clock tolerance, seconds: older revocations can match no live token. */
   horizonSeconds: number;
   onError?: (error: unknown) => void;
+  /** This instance's clock, ms since the epoch (default Date.now); tests move it against the database's. */
+  clock?: () => number;
 }
 
-/** Re-read this far back on every poll: a revoking transaction may commit after a later poll began. */
+/**
+ * Re-read this far back on every poll: a revoking transaction may commit after a later poll began
+ * (revocations are stamped with clock_timestamp(), the moment of their UPDATE, not their commit).
+ */
 const POLL_OVERLAP_SECONDS = 30;
 /** Past this age of the last good poll, the 5-second promise cannot be kept: fail closed. */
 const STALE_AFTER_MS = 4_000;
 
 export class RevocationWatcher {
-  private readonly revoked = new Map<string, number>(); // session id -> revoked at (ms)
+  /** Session id -> when this instance learned of the revocation, on its own clock (ms). */
+  private readonly revoked = new Map<string, number>();
+  /** The database's time at the start of the last good poll (database clock only). */
   private watermark: Date | null = null;
   private lastSuccess = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly sql: Sql,
     private readonly options: RevocationWatcherOptions,
-  ) {}
+  ) {
+    this.now = options.clock ?? Date.now;
+  }
 
   async start(): Promise<void> {
     await this.poll();
@@ -46,13 +62,18 @@ export class RevocationWatcher {
 
   /** Whether the view is recent enough to trust; when not, guarded calls get SERVICE_UNAVAILABLE. */
   isFresh(): boolean {
-    return Date.now() - this.lastSuccess < Math.max(STALE_AFTER_MS, this.options.pollMs * 2);
+    return this.now() - this.lastSuccess < Math.max(STALE_AFTER_MS, this.options.pollMs * 2);
   }
 
   /** Called by this instance right after it commits a revocation. */
   markRevoked(...sessionIds: string[]): void {
-    const now = Date.now();
-    for (const id of sessionIds) this.revoked.set(id, now);
+    this.learn(sessionIds);
+  }
+
+  /** Keeps the first time an id was learned: re-reading it in the overlap must not reset its age. */
+  private learn(sessionIds: Iterable<string>): void {
+    const now = this.now();
+    for (const id of sessionIds) if (!this.revoked.has(id)) this.revoked.set(id, now);
   }
 
   private pollOnce(): Promise<void> {
@@ -66,20 +87,21 @@ export class RevocationWatcher {
   }
 
   private async poll(): Promise<void> {
-    const since = this.watermark
-      ? new Date(this.watermark.getTime() - POLL_OVERLAP_SECONDS * 1000)
-      : new Date(Date.now() - this.options.horizonSeconds * 1000);
-    const rows = await this.sql.many<{ id: string; revoked_at: Date; db_now: Date }>(
+    // The first poll reads back one horizon, later ones from the last watermark less the overlap:
+    // both bounds are database times compared with database stamps.
+    const since = this.watermark ? new Date(this.watermark.getTime() - POLL_OVERLAP_SECONDS * 1000) : null;
+    const rows = await this.sql.many<{ id: string | null; db_now: Date }>(
       'revocations_since',
-      `SELECT s.id, s.revoked_at, n.db_now
+      `SELECT s.id, n.db_now
          FROM (SELECT now() AS db_now) n
-         LEFT JOIN sessions s ON s.revoked_at > $1`,
-      [since],
+         LEFT JOIN sessions s ON s.revoked_at > COALESCE($1::timestamptz, n.db_now - make_interval(secs => $2))`,
+      [since, this.options.horizonSeconds],
     );
-    for (const row of rows) if (row.id) this.revoked.set(row.id, row.revoked_at.getTime());
-    this.watermark = rows[0]?.db_now ?? new Date();
-    this.lastSuccess = Date.now();
-    const horizon = Date.now() - this.options.horizonSeconds * 1000;
-    for (const [id, at] of this.revoked) if (at < horizon) this.revoked.delete(id);
+    this.learn(rows.flatMap((row) => (row.id ? [row.id] : [])));
+    this.watermark = rows[0].db_now;
+    const now = this.now();
+    this.lastSuccess = now;
+    const horizon = now - this.options.horizonSeconds * 1000;
+    for (const [id, learnedAt] of this.revoked) if (learnedAt < horizon) this.revoked.delete(id);
   }
 }

@@ -48,6 +48,7 @@ export const sessionsModule = defineModule({
         idleSeconds: config.sessionIdleSeconds,
         absoluteSeconds: config.sessionAbsoluteSeconds,
         reuseGraceSeconds: config.refreshReuseGraceSeconds,
+        maxPerUser: config.sessionMaxPerUser,
       }),
     );
     c.set(SessionsResolver, new SessionsResolver(sessions, tokens));

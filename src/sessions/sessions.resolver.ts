@@ -1,10 +1,10 @@
-import { Arg, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Extensions, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../context/context';
 import { viewerOf } from '../context/viewer';
 import { Auth } from '../guards/auth.decorator';
 import { AuthPayload } from './auth-payload.type';
 import type { SessionTokens } from './session-tokens';
-import { SessionRevokedReason, type SessionsService } from './sessions.service';
+import { SESSIONS_LIST_MAX, SessionRevokedReason, type SessionsService } from './sessions.service';
 import { Session } from './session.type';
 
 @Resolver()
@@ -21,6 +21,8 @@ export class SessionsResolver {
   }
 
   @Auth()
+  // The query cost rule prices the list as this many entries, times what each one selects.
+  @Extensions({ maxItems: SESSIONS_LIST_MAX })
   @Query(() => [Session], { description: "The caller's live sessions, most recently used first." })
   sessions(@Ctx() ctx: GraphQLContext): Promise<Session[]> {
     const viewer = viewerOf(ctx);

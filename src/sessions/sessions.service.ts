@@ -7,8 +7,6 @@ import { newOpaqueToken, sha256Hex } from '../crypto/random';
 import { badField, CoreErrors } from '../errors/core-errors';
 import { SessionEvent } from './session.events';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
-import { RefreshTokenEntity } from './refresh-token.entity';
-import { SessionEntity } from './session.entity';
 import type { RevocationWatcher } from './revocation-watcher';
 import { Session } from './session.type';
 
@@ -19,6 +17,10 @@ export const SessionRevokedReason = {
   PASSWORD_CHANGED: 'password_changed',
   REFRESH_TOKEN_REUSE: 'refresh_token_reuse',
   EXPIRED: 'expired',
+  /** Opening a session beyond SESSION_MAX_PER_USER ends the least recently used ones. */
+  SESSION_LIMIT: 'session_limit',
+  /** An account lost a role: tokens claiming it must not live on. */
+  ROLES_REDUCED: 'roles_reduced',
 } as const;
 export type SessionRevokedReason = (typeof SessionRevokedReason)[keyof typeof SessionRevokedReason];
 
@@ -26,7 +28,16 @@ export interface SessionOptions {
   idleSeconds: number;
   absoluteSeconds: number;
   reuseGraceSeconds: number;
+  /** Live sessions an account may hold (SESSION_MAX_PER_USER, at most SESSIONS_LIST_MAX). */
+  maxPerUser: number;
 }
+
+/** Most entries `sessions` can return: the query cost rule prices the list at this many. */
+export const SESSIONS_LIST_MAX = 100;
+/** First key of the per-account advisory lock that serialises session opens (the second: the user id's hash). */
+const SESSION_OPEN_LOCK = 0x5e55;
+/** A session is live: not revoked, before its absolute end and its idle end ($idle: idle seconds). */
+const LIVE = (idle: string) => `revoked_at IS NULL AND expires_at > now() AND last_used_at + make_interval(secs => ${idle}) > now()`;
 
 export interface OpenedSession {
   sessionId: string;
@@ -54,22 +65,36 @@ export class SessionsService {
     private readonly options: SessionOptions,
   ) {}
 
-  /** Opens a session with its first refresh token, inside the caller's transaction. */
+  /**
+   * Opens a session with its first refresh token, inside the caller's transaction. Past
+   * `maxPerUser` live sessions, the least recently used ones end (`session_limit`, audited) in the
+   * same transaction; other instances and this one learn it from the revocation poll.
+   */
   async open(manager: EntityManager, userId: string, request: RequestInfo): Promise<OpenedSession> {
     const sessionId = randomUUID();
     const now = new Date();
     const expiresAt = new Date(now.getTime() + this.options.absoluteSeconds * 1000);
-    await manager.insert(SessionEntity, {
-      id: sessionId,
-      userId,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt,
-      userAgent: request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null,
-      ipAddress: request.ip,
-    });
     const refreshToken = newOpaqueToken();
-    await manager.insert(RefreshTokenEntity, { sessionId, tokenHash: sha256Hex(refreshToken) });
+    // Opens of one account take turns, so racing logins cannot all pass the cap together.
+    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_OPEN_LOCK, userId]);
+    const others: Array<{ live: number }> = await manager.query(
+      `WITH s AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address)
+                  VALUES ($1, $2, $3, $3, $4, $5, $6)),
+            rt AS (INSERT INTO refresh_tokens (session_id, token_hash) VALUES ($1, $7))
+       SELECT count(*)::int AS live FROM sessions WHERE user_id = $2 AND ${LIVE('$8')}`,
+      [sessionId, userId, now, expiresAt, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null, request.ip, sha256Hex(refreshToken), this.options.idleSeconds],
+    );
+    // The count ran on the statement's snapshot: it saw the other sessions, not the new one.
+    if (others[0].live >= this.options.maxPerUser) {
+      await revokeSessions(
+        manager,
+        `id IN (SELECT id FROM sessions WHERE user_id = $1 AND id <> $2 AND ${LIVE('$3')}
+                 ORDER BY last_used_at DESC, created_at DESC, id OFFSET $4)`,
+        [userId, sessionId, this.options.idleSeconds, this.options.maxPerUser - 1],
+        SessionRevokedReason.SESSION_LIMIT,
+        request,
+      );
+    }
     return { sessionId, refreshToken, expiresAt };
   }
 
@@ -112,7 +137,7 @@ export class SessionsService {
       const now = row.db_now;
       const idleEnd = row.last_used_at.getTime() + this.options.idleSeconds * 1000;
       if (now.getTime() >= row.expires_at.getTime() || now.getTime() >= idleEnd) {
-        await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.EXPIRED);
+        await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.EXPIRED, null);
         return { kind: 'invalid' };
       }
 
@@ -137,8 +162,7 @@ export class SessionsService {
       } else {
         const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
         if (!withinGrace || !row.successor_enc || !row.successor_current) {
-          const revoked = await this.revokeWhere(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE);
-          await this.auditRevocations(m, row.user_id, revoked, SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
+          await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
           await this.audit.record(m, {
             type: SessionEvent.REFRESH_TOKEN_REUSED,
             userId: row.user_id,
@@ -171,8 +195,9 @@ export class SessionsService {
            FROM sessions
           WHERE user_id = $1 AND revoked_at IS NULL
             AND expires_at > now() AND last_used_at + make_interval(secs => $2) > now()
-          ORDER BY last_used_at DESC`,
-        [userId, this.options.idleSeconds],
+          ORDER BY last_used_at DESC
+          LIMIT $3`,
+        [userId, this.options.idleSeconds, this.options.maxPerUser],
       );
     return rows.map((r) =>
       Object.assign(new Session(), {
@@ -193,9 +218,7 @@ export class SessionsService {
     const revoked = await this.dataSource.transaction(async (m) => {
       const owned: Array<{ id: string }> = await m.query(`SELECT id FROM sessions WHERE id = $1 AND user_id = $2`, [sessionId, userId]);
       if (!owned[0]) throw badField('id', 'No such session.');
-      const ids = await this.revokeWhere(m, 'id = $1', [sessionId], reason);
-      await this.auditRevocations(m, userId, ids, reason, request);
-      return ids;
+      return revokeSessions(m, 'id = $1', [sessionId], reason, request);
     });
     this.revocations.markRevoked(...revoked);
     return true;
@@ -209,41 +232,47 @@ export class SessionsService {
     request: RequestInfo,
     exceptSessionId?: string,
   ): Promise<string[]> {
-    const ids = exceptSessionId
-      ? await this.revokeWhere(manager, 'user_id = $1 AND id <> $2', [userId, exceptSessionId], reason)
-      : await this.revokeWhere(manager, 'user_id = $1', [userId], reason);
-    await this.auditRevocations(manager, userId, ids, reason, request);
-    return ids;
+    return exceptSessionId
+      ? revokeSessions(manager, 'user_id = $1 AND id <> $2', [userId, exceptSessionId], reason, request)
+      : revokeSessions(manager, 'user_id = $1', [userId], reason, request);
   }
 
   async logoutAll(userId: string, request: RequestInfo): Promise<void> {
     const ids = await this.dataSource.transaction((m) => this.revokeAllOfUser(m, userId, SessionRevokedReason.LOGOUT_ALL, request));
     this.revocations.markRevoked(...ids);
   }
+}
 
-  private async revokeWhere(m: EntityManager, where: string, params: unknown[], reason: SessionRevokedReason): Promise<string[]> {
-    const n = params.length + 1;
-    const result: [Array<{ id: string }>, number] = await m.query(
-      `UPDATE sessions SET revoked_at = now(), revoked_reason = $${n} WHERE ${where} AND revoked_at IS NULL RETURNING id`,
-      [...params, reason],
-    );
-    // Revoked sessions no longer need their tokens' grace copies.
-    const ids = result[0].map((r) => r.id);
-    if (ids.length) await m.query(`UPDATE refresh_tokens SET successor_enc = NULL WHERE session_id = ANY($1) AND successor_enc IS NOT NULL`, [ids]);
-    return ids;
-  }
-
-  private async auditRevocations(m: EntityManager, userId: string, ids: string[], reason: string, request: RequestInfo): Promise<void> {
-    await this.audit.record(
-      m,
-      ...ids.map((sessionId) => ({
-        type: SessionEvent.SESSION_REVOKED,
-        userId,
-        sessionId,
-        ip: request.ip,
-        userAgent: request.userAgent,
-        data: { reason },
-      })),
-    );
-  }
+/**
+ * Revokes the live sessions matching `where` (its parameters are `params`) in ONE statement,
+ * however many there are: the sessions, their refresh tokens' grace copies and, when `request` is
+ * given, one `session.revoked` audit row per session, all set-based. Nothing is bound per session
+ * (PostgreSQL allows 65,535 bind parameters in a statement; one row each used to pass it at ~11,000
+ * sessions, and the revocation rolled back). Stamped with clock_timestamp(), the moment of the
+ * UPDATE, not the transaction's start: pollers read revocations by time. Returns the ids revoked;
+ * the caller marks them in the revocation watcher once committed.
+ */
+export async function revokeSessions(
+  m: EntityManager,
+  where: string,
+  params: unknown[],
+  reason: SessionRevokedReason,
+  request: RequestInfo | null,
+): Promise<string[]> {
+  const at = (offset: number) => `$${params.length + offset}`;
+  const revoke = `WITH revoked AS (UPDATE sessions SET revoked_at = clock_timestamp(), revoked_reason = ${at(1)}::text
+                                 WHERE (${where}) AND revoked_at IS NULL
+                                 RETURNING id, user_id),
+          grace AS (UPDATE refresh_tokens SET successor_enc = NULL
+                     WHERE session_id IN (SELECT id FROM revoked) AND successor_enc IS NOT NULL)`;
+  const rows: Array<{ id: string }> = request
+    ? await m.query(
+        `${revoke}
+         INSERT INTO audit_events (type, user_id, session_id, ip_address, user_agent, data)
+         SELECT ${at(2)}, user_id, id, ${at(3)}, ${at(4)}, jsonb_build_object('reason', ${at(1)}::text) FROM revoked
+         RETURNING session_id AS id`,
+        [...params, reason, SessionEvent.SESSION_REVOKED, request.ip, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null],
+      )
+    : await m.query(`${revoke} SELECT id FROM revoked`, [...params, reason]);
+  return rows.map((r) => r.id);
 }

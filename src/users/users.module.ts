@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Sql } from '../db/sql';
 import { defineModule } from '../module';
+import { RevocationWatcher } from '../sessions/revocation-watcher';
 import { AccountLock1733100000000 } from './migrations/1733100000000-account-lock';
 import { UserEntity } from './user.entity';
 import { UserEvent } from './user.events';
@@ -16,7 +17,7 @@ export const usersModule = defineModule({
   auditEvents: Object.values(UserEvent),
   resolvers: [UsersResolver],
   register(c) {
-    const users = c.set(UsersService, new UsersService(c.get(DataSource), c.get(Sql), c.get(AuditService)));
+    const users = c.set(UsersService, new UsersService(c.get(DataSource), c.get(Sql), c.get(AuditService), c.get(RevocationWatcher)));
     c.set(UsersResolver, new UsersResolver(users));
   },
 });

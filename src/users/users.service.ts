@@ -2,8 +2,10 @@ import type { DataSource } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
-import { badField } from '../errors/core-errors';
+import { badField, CoreErrors } from '../errors/core-errors';
 import { UserEvent } from './user.events';
+import type { RevocationWatcher } from '../sessions/revocation-watcher';
+import { revokeSessions, SessionRevokedReason } from '../sessions/sessions.service';
 import { ALL_ROLES, isRole, Role } from './role.enum';
 import { UserConnection } from './user-connection.type';
 import { toUser, USER_COLUMNS, type User, type UserRow } from './user.type';
@@ -40,11 +42,19 @@ function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+export interface RoleChange {
+  user: User;
+  /** Sessions ended because the account lost a role. */
+  endedSessions: number;
+}
+
 export class UsersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly sql: Sql,
     private readonly audit: AuditService,
+    /** This instance's revocation view; the CLI has none (instances learn from their poll). */
+    private readonly revocations?: Pick<RevocationWatcher, 'markRevoked'>,
   ) {}
 
   /** The `me` hot path: one prepared primary-key lookup. */
@@ -94,6 +104,17 @@ export class UsersService {
   }
 
   async setRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<User> {
+    return (await this.changeRoles(actorId, userId, roles, request)).user;
+  }
+
+  /**
+   * Replaces an account's roles. Every change first locks the administrators' rows, always in id
+   * order: two administrators demoting each other take turns, and the second sees the first's
+   * result (an actor who is no longer ADMIN is refused; so is a change that would leave no ADMIN).
+   * Losing a role ends every session of the account in the same transaction, audited: its access
+   * tokens claim the old roles, and other services trust that claim until the token expires.
+   */
+  async changeRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<RoleChange> {
     if (!UUID.test(userId)) throw badField('userId', 'No such user.');
     // Canonical order (the enum's), so equal role sets always look equal.
     const wanted = ALL_ROLES.filter((role) => roles.includes(role));
@@ -102,8 +123,16 @@ export class UsersService {
       // The last administrator must not be able to lock everyone out by accident.
       throw badField('roles', 'You cannot remove your own ADMIN role.');
     }
-    const row = await this.dataSource.transaction(async (m) => {
-      const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR UPDATE', [userId]);
+    const { row, ended } = await this.dataSource.transaction(async (m) => {
+      // NO KEY UPDATE: conflicts with role changes, not with sessions being opened (their FK check).
+      const admins: Array<{ id: string }> = await m.query(`SELECT id FROM users WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`);
+      const adminIds = new Set(admins.map((a) => a.id));
+      // The role guard read the actor's roles before this lock: demoted meanwhile, they act no more.
+      if (actorId !== null && !adminIds.has(actorId)) throw CoreErrors.FORBIDDEN();
+      if (adminIds.has(userId) && !wanted.includes(Role.ADMIN) && adminIds.size <= 1) {
+        throw CoreErrors.FORBIDDEN({ message: 'The last administrator cannot lose the ADMIN role.' });
+      }
+      const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
       if (!before[0]) throw badField('userId', 'No such user.');
       const updated: [UserRow[], number] = await m.query(
         `UPDATE users SET roles = $2, roles_changed_at = now(), updated_at = now() WHERE id = $1 RETURNING ${USER_COLUMNS}`,
@@ -116,17 +145,20 @@ export class UsersService {
         userAgent: request.userAgent,
         data: { from: before[0].roles, to: wanted, by: actorId ?? 'cli' },
       });
-      return updated[0][0];
+      const reduced = before[0].roles.some((role) => !wanted.includes(role));
+      const ended = reduced ? await revokeSessions(m, 'user_id = $1', [userId], SessionRevokedReason.ROLES_REDUCED, request) : [];
+      return { row: updated[0][0], ended };
     });
-    return toUser(row);
+    this.revocations?.markRevoked(...ended);
+    return { user: toUser(row), endedSessions: ended.length };
   }
 
   /** For the CLI: change one role of the account with this email. */
-  async changeRoleByEmail(email: string, role: string, grant: boolean): Promise<User> {
+  async changeRoleByEmail(email: string, role: string, grant: boolean): Promise<RoleChange> {
     if (!isRole(role)) throw new Error(`unknown role "${role}" (roles: USER, ADMIN)`);
     const row = await this.sql.one<UserRow>('user_by_email', `SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [email.trim().toLowerCase()]);
     if (!row) throw new Error(`no account with email "${email}"`);
     const roles = grant ? [...row.roles, role] : row.roles.filter((r) => r !== role);
-    return this.setRoles(null, row.id, roles, { ip: null, userAgent: 'bouncer-cli' });
+    return this.changeRoles(null, row.id, roles, { ip: null, userAgent: 'bouncer-cli' });
   }
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { startBouncer, type RunningBouncer } from '../../src/app/bootstrap';
+import type { KernelOptions } from '../../src/app/kernel';
 import { loadConfig } from '../../src/app/config';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
@@ -35,8 +36,9 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
 }
 
 /** Starts the real service (HTTP on port 0, real PostgreSQL) in this process. */
-export async function startTestServer(overrides: Record<string, string | undefined> = {}): Promise<TestServer> {
-  const running = await startBouncer(loadConfig(testEnv(overrides)));
+export async function startTestServer(overrides: Record<string, string | undefined> = {}, kernel: KernelOptions = {}): Promise<TestServer> {
+  const config = loadConfig(testEnv(overrides));
+  const running = await startBouncer(config, undefined, kernel);
   const origin = new URL(running.url).origin;
   return {
     url: running.url,

@@ -13,6 +13,7 @@ test('defaults match CONTRACT.md', () => {
   expect(featureConfig(config, signInModule)).toMatchObject({ twoFactorLockAfterFailures: 10 });
   expect(config.sessionIdleSeconds).toBe(30 * 86400);
   expect(config.sessionAbsoluteSeconds).toBe(90 * 86400);
+  expect(config.sessionMaxPerUser).toBe(100);
   expect(config.limits).toMatchObject({ ipFailuresPerWindow: 100, maxDepth: 15, maxAliases: 15, maxTokens: 2000, maxBodyBytes: 102400 });
 });
 
@@ -49,6 +50,8 @@ test.each([
   ['REFRESH_REUSE_GRACE_SECONDS', '-1'],
   ['CORS_ORIGINS', 'not an origin'],
   ['GRAPHQL_INTROSPECTION', 'maybe'],
+  ['SESSION_MAX_PER_USER', '0'],
+  ['SESSION_MAX_PER_USER', '101'],
 ])('%s=%p is refused with an error naming it', (name, value) => {
   expect(variableOf({ [name]: value })).toBe(name);
 });
