@@ -211,6 +211,7 @@
     $('totp-qr').src = setup.qrCodeDataUrl;
     $('totp-secret').textContent = setup.secret;
     $('totp-setup').hidden = false;
+    $('totp-enable-form').hidden = true;
   }));
 
   $('totp-confirm-form').addEventListener('submit', action(async (event) => {
