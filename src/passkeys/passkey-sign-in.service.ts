@@ -102,6 +102,7 @@ export class PasskeySignIn {
     if (!checked.ok) return { ok: false };
     const { credential } = checked;
     const [account] = await rowsOf<SignInAccount>(m, `SELECT ${SIGN_IN_COLUMNS} FROM users WHERE id = $1`, [credential.user_id]);
+    if (!account) return { ok: false }; // deleted while the assertion was being checked
     await this.audit.record(m, { type: PasskeyEvent.LOGIN, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { passkeyId: credential.id } });
     // The pipeline refuses a locked account here (after the assertion was checked), rolling this back.
     const result = await this.signIn.complete(account, PASSKEY_METHOD, request, { manager: m });
