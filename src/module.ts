@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ThrottlePolicy } from './abuse/throttle-policy';
 import type { Container } from './app/container';
 import type { Env } from './config/parse';
@@ -5,6 +6,12 @@ import type { CoreConfig } from './config/core-config';
 import type { ErrorCatalogue } from './errors/app-error';
 import type { SecondFactor } from './sign-in/second-factor';
 import type { CleanupJob } from './maintenance/cleanup-job';
+
+/** A plain HTTP endpoint a module serves beside /graphql (a page, its script): exact path match. */
+export interface HttpRoute {
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
+}
 
 /**
  * What a feature contributes to the service. A capability (a sign-in method, a second factor,
@@ -34,6 +41,8 @@ export interface FeatureModule<C = unknown> {
   cleanupJobs?(config: C, core: CoreConfig): CleanupJob[];
   /** Second factors the module provides to the sign-in pipeline. */
   secondFactors?(container: Container): SecondFactor[];
+  /** HTTP endpoints besides /graphql (after the security headers; the paths of the core win). */
+  routes?(container: Container, config: C): HttpRoute[];
   /** Started after every module registered (background work); stopped at shutdown, in reverse order. */
   start?(container: Container): Promise<void> | void;
   stop?(container: Container): Promise<void> | void;

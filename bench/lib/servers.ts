@@ -88,6 +88,8 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     LOG_LEVEL: 'warn',
     DATA_DIR: join(ROOT, '.data', 'bench'),
     DB_POOL_SIZE: String(options.dbPoolSize ?? 10),
+    WEBAUTHN_RP_ID: 'localhost',
+    WEBAUTHN_ORIGINS: `http://localhost:${port}`,
     ...(options.bcryptConcurrency ? { BCRYPT_CONCURRENCY: String(options.bcryptConcurrency) } : {}),
     ...(options.countQueries ? { BENCH_COUNT_QUERIES: '1' } : {}),
     // The bench logs in thousands of times from one address, half of those failing on purpose.

@@ -13,6 +13,7 @@ import type { CoreConfig } from '../config/core-config';
 import { buildContext, type CredentialVerifier, type GraphQLContext } from '../context/context';
 import type { SigningKeys } from '../tokens/signing-keys';
 import { createFormatError } from '../errors/format-error';
+import type { HttpRoute } from '../module';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
 import { nulGuardPlugin } from './nul-guard.plugin';
@@ -74,6 +75,8 @@ export interface HttpDependencies {
   dataSource: DataSource;
   keys: SigningKeys;
   verifier: CredentialVerifier;
+  /** The modules' own endpoints (FeatureModule.routes). */
+  routes?: readonly HttpRoute[];
 }
 
 const GRAPHQL_PATH = '/graphql';
@@ -148,12 +151,13 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
   await apollo.start();
 
   const readiness = new Readiness(deps.dataSource);
+  const routes = new Map((deps.routes ?? []).map((r) => [r.path, r]));
   const corsOrigins = new Set(config.corsOrigins);
   // CORS_ORIGINS=* (refused in production) is answered with a literal `*`, never by echoing the
   // Origin (`null` included) and never with credentials: browsers then send no cookies with it.
   const corsAnyOrigin = corsOrigins.has('*');
   const securityHeaders = helmet({
-    // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
+    // The Sandbox landing page loads Apollo's scripts; a module's own page sets its own policy.
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
@@ -188,8 +192,10 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
         return sendJson(res, 200, deps.keys.jwks, { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
       case GRAPHQL_PATH:
         return handleGraphQL(req, res, url);
-      default:
-        return sendJson(res, 404, { error: 'not found' });
+      default: {
+        const route = routes.get(url.pathname);
+        return route ? route.handle(req, res) : sendJson(res, 404, { error: 'not found' });
+      }
     }
   };
 

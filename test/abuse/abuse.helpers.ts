@@ -61,6 +61,7 @@ export async function buildService(): Promise<string> {
   const main = join(outDir, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`build produced no ${main}`);
   copyFileSync(join(process.cwd(), 'src', 'password', 'common-passwords.txt'), join(outDir, 'src', 'password', 'common-passwords.txt'));
+  for (const file of ['index.html', 'demo.js', 'demo.css']) copyFileSync(join(process.cwd(), 'src', 'passkeys', 'demo', file), join(outDir, 'src', 'passkeys', 'demo', file));
   return outDir;
 }
 

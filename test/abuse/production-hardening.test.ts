@@ -42,6 +42,8 @@ function productionEnv(): Record<string, string> {
     TLS_CERT_FILE: certFile,
     TLS_KEY_FILE: keyFile,
     CORS_ORIGINS: APP_ORIGIN,
+    WEBAUTHN_RP_ID: 'app.example.com',
+    WEBAUTHN_ORIGINS: APP_ORIGIN,
   };
 }
 

@@ -6,6 +6,8 @@ import { LOGIN, registerAccount, type TestAccount } from '../support/accounts';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { codeOf, postGraphQL, startTestServer, testEnv, type GraphQLResponse, type TestServer } from '../support/test-server';
 import { enrol } from '../two-factor/two-factor.helpers';
+import { addPasskey, browser, PASSKEY_ENV, passkeyLogin } from '../passkeys/passkeys.helpers';
+import type { SoftAuthenticator } from '../passkeys/soft-authenticator';
 
 /**
  * The sign-in pipeline cannot be bypassed: every mutation that hands out tokens is either a way in
@@ -16,9 +18,30 @@ type Send = (query: string, variables: Record<string, unknown>) => Promise<Graph
 const SIGN_IN_ENTRY_POINTS: Record<string, (send: Send, account: TestAccount) => Promise<GraphQLResponse<Record<string, any>>>> = {
   login: (send, account) => send(LOGIN, { input: { identifier: account.email, password: account.password } }),
 };
+/**
+ * Ways in that prove two factors by themselves (their method declares provesSecondFactor): a 2FA
+ * account gets a full session from them, and only when what makes them two factors was checked.
+ */
+interface TwoFactorWayIn {
+  /** What the account needs first (a passkey). */
+  prepare(server: TestServer, account: TestAccount): Promise<SoftAuthenticator>;
+  /** `oneFactor`: the same call with the second factor missing (a passkey assertion without user verification). */
+  call(send: Send, authenticator: SoftAuthenticator, oneFactor: boolean): Promise<GraphQLResponse<Record<string, any>>>;
+}
+const TWO_FACTOR_ENTRY_POINTS: Record<string, TwoFactorWayIn> = {
+  finishPasskeyLogin: {
+    prepare: async (server, account) => {
+      const authenticator = browser();
+      await addPasskey(server, account, authenticator);
+      return authenticator;
+    },
+    call: (send, authenticator, oneFactor) => passkeyLogin((query, variables = {}) => send(query, variables), authenticator, { uv: !oneFactor }),
+  },
+};
 const NOT_ENTRY_POINTS: Record<string, string> = {
   register: 'creates a new account, which has no second factor yet',
   verifyTwoFactor: 'is the second step itself',
+  verifyTwoFactorPasskey: 'is the second step itself (a passkey answering a TwoFactorChallenge)',
   refreshToken: 'continues a session that already passed the pipeline',
 };
 
@@ -37,7 +60,7 @@ function tokenIssuingMutations(schema: GraphQLSchema): string[] {
 test('every mutation that hands out tokens is a known sign-in entry point or listed with its reason', async () => {
   const found = tokenIssuingMutations(await buildBouncerSchema());
   expect(found.length).toBeGreaterThan(0);
-  expect(found).toEqual([...Object.keys(SIGN_IN_ENTRY_POINTS), ...Object.keys(NOT_ENTRY_POINTS)].sort());
+  expect(found).toEqual([...Object.keys(SIGN_IN_ENTRY_POINTS), ...Object.keys(TWO_FACTOR_ENTRY_POINTS), ...Object.keys(NOT_ENTRY_POINTS)].sort());
 });
 
 describe.each([
@@ -48,10 +71,10 @@ describe.each([
   let child: ServiceProcess | undefined;
   let send: Send;
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer(PASSKEY_ENV);
     send = (query, variables) => server.gql(query, variables);
     if (path === 'process') {
-      child = await startServiceProcess(testEnv());
+      child = await startServiceProcess(testEnv(PASSKEY_ENV));
       send = (query, variables) => postGraphQL(child!.url, query, variables);
     }
   });
@@ -69,6 +92,20 @@ describe.each([
     expect(res.errors).toBeUndefined();
     expect(res.data?.[entry]).toMatchObject({ __typename: 'TwoFactorChallenge', methods: ['TOTP', 'RECOVERY_CODE'] });
     expect(res.data?.[entry].accessToken).toBeUndefined();
+  });
+
+  test.each(Object.keys(TWO_FACTOR_ENTRY_POINTS))('%s proves two factors: a full session for a 2FA account, refused without the second factor', async (entry) => {
+    const account = await registerAccount(server);
+    const way = TWO_FACTOR_ENTRY_POINTS[entry];
+    const authenticator = await way.prepare(server, account);
+    await enrol(server, account);
+    const res = await way.call(send, authenticator, false);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.[entry]).toMatchObject({ accessToken: expect.any(String), user: { id: account.id, twoFactorEnabled: true } });
+    // A UV-less assertion is one factor (presence): refused, never downgraded to a challenge.
+    const oneFactor = await way.call(send, authenticator, true);
+    expect(codeOf(oneFactor)).toBe('PASSKEY_REJECTED');
+    expect(oneFactor.data?.[entry]).toBeFalsy();
   });
 });
 

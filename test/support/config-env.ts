@@ -8,6 +8,9 @@ export function productionEnv(): Record<string, string> {
     NODE_ENV: 'production',
     JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Passkeys are bound to a domain that production must name (or take from APP_URL).
+    WEBAUTHN_RP_ID: 'app.example.com',
+    WEBAUTHN_ORIGINS: 'https://app.example.com',
   };
 }
 
