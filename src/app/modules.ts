@@ -1,4 +1,5 @@
 import type { FeatureModule } from '../module';
+import { oauthModule } from '../oauth/oauth.module';
 import { passwordModule } from '../password/password.module';
 import { sessionsModule } from '../sessions/sessions.module';
 import { signInModule } from '../sign-in/sign-in.module';
@@ -10,4 +11,4 @@ import { usersModule } from '../users/users.module';
  * registered). A new capability is a folder, a line here and its migration.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule];
+export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, oauthModule];
