@@ -56,7 +56,9 @@ export function describeError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     const detail = (error as { error?: unknown }).error;
-    const parts = [error.name, typeof code === 'string' ? code : null, typeof detail === 'string' ? detail : null, error.message].filter(Boolean);
+    // One level of cause when it is itself an error (a library's own message, e.g. a failed signature check).
+    const cause = error.cause instanceof Error ? `(${error.cause.name}: ${error.cause.message})` : null;
+    const parts = [error.name, typeof code === 'string' ? code : null, typeof detail === 'string' ? detail : null, error.message, cause].filter(Boolean);
     return parts.join(': ').slice(0, MAX_REASON_CHARS);
   }
   return 'unknown error';
