@@ -119,6 +119,7 @@ test('a provider that is down does not stop the start: OAUTH_FAILED until it ans
   } finally {
     await service.stop();
     await op?.stop();
+    certs.remove();
   }
   const logs = service.stdout() + service.stderr();
   expect(logs).toContain('oauth provider discovery failed');

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 
@@ -9,6 +9,8 @@ export interface TestCertificates {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** Deletes the files. */
+  remove(): void;
 }
 
 /** A throwaway CA and a server certificate for localhost / 127.0.0.1 it signed (openssl, one day). */
@@ -23,7 +25,7 @@ export function makeCertificates(): TestCertificates {
   openssl('req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost');
   writeFileSync(f('server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
   openssl('x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '1', '-extfile', f('server.ext'));
-  return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key') };
+  return { caFile: f('ca.pem'), certFile: f('server.pem'), keyFile: f('server.key'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface OpAccount {

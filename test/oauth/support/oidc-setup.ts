@@ -56,6 +56,7 @@ export async function startOidcWorld(env: Record<string, string> = {}): Promise<
       await service.stop();
       await op.stop();
       await db.end();
+      certs.remove();
     },
   };
 }
