@@ -68,6 +68,7 @@ export class OAuthLoginService {
     if (link) {
       await m.query('UPDATE linked_accounts SET last_used_at = now(), email = $2, email_verified = $3 WHERE id = $1', [link.id, identity.email, identity.emailVerified]);
       const [account] = await rowsOf<SignInAccount>(m, `SELECT ${SIGN_IN_COLUMNS} FROM users WHERE id = $1`, [link.user_id]);
+      if (!account) throw OAuthErrors.OAUTH_FAILED(); // deleted meanwhile (its links go with it)
       await this.audit.record(m, { ...base, type: OAuthEvent.LOGIN, userId: account.id, data: { provider, linkedAccountId: link.id } });
       return { kind: 'signed_in', result: await this.signIn.complete(account, method, request, { manager: m }) };
     }

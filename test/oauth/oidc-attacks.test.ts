@@ -158,5 +158,7 @@ test('an unknown provider is refused', async () => {
   const res = await world.send(OAUTH_OPS.startLogin, { provider: 'nope', redirectUri: REDIRECT_URI, codeChallenge: pkcePair().challenge });
   expect(codeOf(res)).toBe('OAUTH_FAILED');
   expect(await nextRefusal()).toBe('unknown provider');
+  // Positive control: a configured provider starts.
+  expect((await start(world.send, 'acme')).authorizationUrl).toMatch(new RegExp(`^${world.op.issuer}/`));
   expect((await world.send(OAUTH_OPS.providers)).data?.oauthProviders).toEqual([{ id: 'acme', name: 'Acme' }]);
 });
