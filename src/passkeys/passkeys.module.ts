@@ -4,6 +4,7 @@ import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
 import { SecurityNoticesToken } from '../mail/security-notices';
 import { defineModule } from '../module';
+import { addSignInMethodCounter } from '../sign-in/sign-in-method-counters';
 import { PasswordService } from '../password/password.service';
 import { Challenges } from '../sign-in/challenges';
 import { SignInService } from '../sign-in/sign-in.service';
@@ -68,6 +69,11 @@ export const passkeysModule = defineModule<PasskeysConfig>({
       new PasskeySignIn(dataSource, store, ceremonies, webauthn, c.get(SignInService), c.get(Challenges), c.get(Throttle), c.get(AuditService), rejections),
     );
     c.set(PasskeysResolver, new PasskeysResolver(registration, signIn));
+    // A passkey is a way in: unlinking the last OAuth account of a passwordless account counts it.
+    addSignInMethodCounter(c, {
+      name: 'passkeys',
+      count: async (m, userId) => Number((await m.query('SELECT count(*)::int AS n FROM passkeys WHERE user_id = $1', [userId]))[0]?.n ?? 0),
+    });
   },
   routes: (_c, config) => (config.demoPage ? demoRoutes() : []),
 });

@@ -21,8 +21,9 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 32, nullable: true })
   username!: string | null;
 
-  @Column({ name: 'password_hash', type: 'varchar', length: 100 })
-  passwordHash!: string;
+  /** Null for an account made by a provider sign-in: no password verifies until one is set (reset). */
+  @Column({ name: 'password_hash', type: 'varchar', length: 100, nullable: true })
+  passwordHash!: string | null;
 
   @Column({ name: 'email_verified', type: 'boolean', default: false })
   emailVerified!: boolean;

@@ -8,15 +8,35 @@ import { codeOf, postGraphQL, startTestServer, testEnv, type GraphQLResponse, ty
 import { enrol } from '../two-factor/two-factor.helpers';
 import { addPasskey, browser, PASSKEY_ENV, passkeyLogin } from '../passkeys/passkeys.helpers';
 import type { SoftAuthenticator } from '../passkeys/soft-authenticator';
+import { FakeGithub, type GithubUser } from '../oauth/support/fake-github';
+import { link, REDIRECT_URI, signIn } from '../oauth/support/oauth-client';
 
 /**
  * The sign-in pipeline cannot be bypassed: every mutation that hands out tokens is either a way in
  * that ends in the pipeline (and gives a 2FA account a challenge) or is listed here with the reason
  * it is not one. A new way in that is not added here fails the first test.
  */
-type Send = (query: string, variables: Record<string, unknown>) => Promise<GraphQLResponse<Record<string, any>>>;
+type Send = (query: string, variables: Record<string, unknown>, token?: string) => Promise<GraphQLResponse<Record<string, any>>>;
+// OAuth sign-ins go through a local stand-in for GitHub (plain HTTP, no ESM library), so they run
+// in-process as well as in the built service.
+const github = new FakeGithub();
+const githubUsers = new Map<string, GithubUser>();
+const oauthEnv = (): Record<string, string> => ({ OAUTH_PROVIDERS: JSON.stringify([github.providerConfig()]), OAUTH_REDIRECT_URIS: REDIRECT_URI });
+beforeAll(() => github.start());
+afterAll(() => github.stop());
+
 const SIGN_IN_ENTRY_POINTS: Record<string, (send: Send, account: TestAccount) => Promise<GraphQLResponse<Record<string, any>>>> = {
   login: (send, account) => send(LOGIN, { input: { identifier: account.email, password: account.password } }),
+  // The account links a GitHub account once (explicitly, while signed in), then signs in with it.
+  completeOAuthLogin: async (send, account) => {
+    let user = githubUsers.get(account.id);
+    if (!user) {
+      githubUsers.set(account.id, (user = github.addUser([{ email: `gh-${account.email}`, primary: true, verified: true }])));
+      const linked = await link((q, v, t) => send(q, v ?? {}, t), account.accessToken, 'github', (url) => github.authorize(url, user!));
+      if (!linked.data?.completeOAuthLink) throw new Error(`link failed: ${JSON.stringify(linked.errors)}`);
+    }
+    return signIn((q, v) => send(q, v ?? {}), 'github', (url) => github.authorize(url, user!));
+  },
 };
 /**
  * Ways in that prove two factors by themselves (their method declares provesSecondFactor): a 2FA
@@ -71,11 +91,12 @@ describe.each([
   let child: ServiceProcess | undefined;
   let send: Send;
   beforeAll(async () => {
-    server = await startTestServer(PASSKEY_ENV);
-    send = (query, variables) => server.gql(query, variables);
+    const env = { ...PASSKEY_ENV, ...oauthEnv() };
+    server = await startTestServer(env);
+    send = (query, variables, token) => server.gql(query, variables, token);
     if (path === 'process') {
-      child = await startServiceProcess(testEnv(PASSKEY_ENV));
-      send = (query, variables) => postGraphQL(child!.url, query, variables);
+      child = await startServiceProcess(testEnv(env));
+      send = (query, variables, token) => postGraphQL(child!.url, query, variables, token);
     }
   });
   afterAll(async () => {
