@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Secret, TOTP } from 'otpauth';
 import { LOGIN, REGISTER, uniqueEmail } from '../support/accounts';
-import { codeOf, postGraphQL } from '../support/test-server';
-import { buildService, isolated, login, removeBuild, sleep, startChild, wrongPassword, type ChildService } from './abuse.helpers';
+import { killServiceProcesses, startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { codeOf, postGraphQL, testEnv } from '../support/test-server';
+import { pollUntil } from '../support/time';
+import { independentCode } from '../two-factor/two-factor.helpers';
+import { isolated, login, wrongPassword } from './abuse.helpers';
 
 /**
  * The service as deployed: two `node dist/src/main.js` processes on one database (counters in
@@ -11,24 +13,21 @@ import { buildService, isolated, login, removeBuild, sleep, startChild, wrongPas
 const LOCK_AFTER = 20;
 const REVOCATION_DEADLINE_MS = 5000; // CONTRACT.md: other instances refuse a revoked session within 5 s
 
-let build: string;
-let a: ChildService;
-let b: ChildService;
+let a: ServiceProcess;
+let b: ServiceProcess;
 
 beforeAll(async () => {
-  build = await buildService();
   // One key prefix for both: they share counters as instances behind one load balancer do.
-  // Delays off so the 20 failures run without waiting; REVOCATION_POLL_MS stays at the test default.
-  const env = isolated({ LOG_LEVEL: 'info', LOGIN_DELAY_AFTER_FAILURES: '100', REVOCATION_POLL_MS: '1000' });
-  a = await startChild(build, env);
-  b = await startChild(build, env);
+  // Delays off so the 20 failures run without waiting.
+  const env = testEnv(isolated({ LOG_LEVEL: 'info', LOGIN_DELAY_AFTER_FAILURES: '100', REVOCATION_POLL_MS: '1000' }));
+  [a, b] = await Promise.all([startServiceProcess(env), startServiceProcess(env)]);
 }, 120_000);
 afterAll(async () => {
   await Promise.all([a?.stop(), b?.stop()]);
-  if (build) removeBuild(build);
+  killServiceProcesses();
 });
 
-async function register(target: ChildService, password = `Tr0ub4dor&3-${randomBytes(6).toString('hex')}`) {
+async function register(target: ServiceProcess, password = `Tr0ub4dor&3-${randomBytes(6).toString('hex')}`) {
   const email = uniqueEmail('deployed');
   const res = await postGraphQL<Record<string, any>>(target.url, REGISTER, { input: { email, password } });
   expect(res.errors).toBeUndefined();
@@ -55,20 +54,18 @@ test('a session revoked through one instance (logout) is refused by the other wi
   const loggedOut = Date.now();
   expect(codeOf(await postGraphQL(a.url, me, {}, token))).toBe('UNAUTHENTICATED');
 
-  let refusedAfter = -1;
-  while (Date.now() - loggedOut < REVOCATION_DEADLINE_MS + 1000) {
-    if (codeOf(await postGraphQL(b.url, me, {}, token)) === 'UNAUTHENTICATED') {
-      refusedAfter = Date.now() - loggedOut;
-      break;
-    }
-    await sleep(100);
-  }
-  expect(refusedAfter).toBeGreaterThanOrEqual(0);
+  const refused = await pollUntil(
+    async () => codeOf(await postGraphQL(b.url, me, {}, token)),
+    (code) => code === 'UNAUTHENTICATED',
+    { timeoutMs: REVOCATION_DEADLINE_MS + 1000 },
+  );
+  const refusedAfter = Date.now() - loggedOut;
+  expect(refused.value).toBe('UNAUTHENTICATED');
   expect(refusedAfter).toBeLessThan(REVOCATION_DEADLINE_MS);
 });
 
 describe('logs', () => {
-  const requestLines = (service: ChildService) =>
+  const requestLines = (service: ServiceProcess) =>
     service
       .output()
       .split('\n')
@@ -81,15 +78,15 @@ describe('logs', () => {
     await postGraphQL(b.url, `mutation ${marker}($input: LoginInput!) { login(input: $input) { __typename } }`, {
       input: { identifier: uniqueEmail(), password: wrongPassword() },
     });
-    await sleep(200); // the line is written when the response closes
-    const line = requestLines(b).find((l) => l.operation === marker);
+    // The line is written when the response closes, a moment after the client has it.
+    const { value: line } = await pollUntil(() => requestLines(b).find((l) => l.operation === marker), Boolean, { timeoutMs: 2000, intervalMs: 20 });
     expect(line).toMatchObject({ level: 30, service: 'bouncer', method: 'POST', path: '/graphql', status: 200, fields: ['login'], errors: ['INVALID_CREDENTIALS'] });
     expect(typeof line?.ms).toBe('number');
 
     const health = await fetch(`${b.origin}/healthz`);
     expect(health.status).toBe(200);
-    await sleep(200);
-    expect(requestLines(b).some((l) => l.path === '/healthz' && l.status === 200)).toBe(true);
+    const healthLogged = await pollUntil(() => requestLines(b).some((l) => l.path === '/healthz' && l.status === 200), Boolean, { timeoutMs: 2000, intervalMs: 20 });
+    expect(healthLogged.value).toBe(true);
   });
 
   test('never contain passwords, tokens, TOTP secrets or codes', async () => {
@@ -106,13 +103,15 @@ describe('logs', () => {
     );
     const enabled = await postGraphQL<Record<string, any>>(a.url, 'mutation($p: String!) { enableTwoFactor(password: $p) { secret otpauthUrl } }', { p: password }, accessToken);
     const secret = enabled.data?.enableTwoFactor.secret as string;
-    const code = TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30 });
+    const code = independentCode(secret); // the current step: inside the window whenever the request lands
     await postGraphQL(a.url, 'mutation($c: String!) { confirmTwoFactor(code: $c) { codes } }', { c: code }, accessToken);
     // Variables in a query string (refused: mutations never go over GET) must not reach the log either.
     await fetch(`${a.url}?query=${encodeURIComponent(LOGIN)}&variables=${encodeURIComponent(JSON.stringify({ input: { identifier: account.email, password } }))}`, {
       headers: { 'apollo-require-preflight': 'true' },
     });
-    await sleep(300);
+    // The GET was the last request: once its line is written, every line the checks below read is.
+    const lastLogged = await pollUntil(() => requestLines(a).some((l) => l.method === 'GET'), Boolean, { timeoutMs: 2000, intervalMs: 20 });
+    expect(lastLogged.value).toBe(true);
 
     const output = a.output();
     expect(requestLines(a).length).toBeGreaterThan(5);

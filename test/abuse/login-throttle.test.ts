@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { LOGIN, REGISTER, registerAccount, uniqueEmail } from '../support/accounts';
-import { codeOf, startTestServer, type TestServer } from '../support/test-server';
-import { auditTypes, isolated, login, retryAfterOf, sleep, unknownIdentifier, wrongPassword } from './abuse.helpers';
+import { auditTypes } from '../support/audit';
+import { codeOf, trackedServers, type TestServer } from '../support/test-server';
+import { sleep } from '../support/time';
+import { isolated, login, retryAfterOf, unknownIdentifier, wrongPassword } from './abuse.helpers';
 
 /** Contract defaults (CONTRACT.md, Abuse). */
 const LOCK_AFTER = 20;
@@ -11,15 +13,8 @@ const ADDRESS_WINDOW_SECONDS = 15 * 60;
 /** Delays start after this many failures; a value past the lock switches them off for lock tests. */
 const NO_DELAYS = { LOGIN_DELAY_AFTER_FAILURES: '100' };
 
-const servers: TestServer[] = [];
-async function serve(env: Record<string, string> = {}): Promise<TestServer> {
-  const server = await startTestServer(isolated(env));
-  servers.push(server);
-  return server;
-}
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const start = trackedServers();
+const serve = (env: Record<string, string> = {}): Promise<TestServer> => start(isolated(env));
 
 async function fail(server: TestServer, identifier: string, times: number, headers: Record<string, string> = {}): Promise<void> {
   for (let i = 0; i < times; i++) {

@@ -1,25 +1,19 @@
 import Redis from 'ioredis';
 import { registerAccount } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
-import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { freePort } from '../support/service-process';
+import { codeOf, startTestServer, trackedServers } from '../support/test-server';
+import { pollUntil } from '../support/time';
 import { Throttle } from '../../src/abuse/throttle';
 import { AppError } from '../../src/errors/app-error';
-import { freePort, isolated, login, retryAfterOf, wrongPassword } from './abuse.helpers';
+import { isolated, login, retryAfterOf, wrongPassword } from './abuse.helpers';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NO_DELAYS = { LOGIN_DELAY_AFTER_FAILURES: '100' };
 const TWO_FACTOR_LOCK_AFTER = 10;
 const TWO_FACTOR_LOCK_SECONDS = 15 * 60;
 
-const servers: TestServer[] = [];
-async function serve(env: Record<string, string | undefined>): Promise<TestServer> {
-  const server = await startTestServer(env);
-  servers.push(server);
-  return server;
-}
-afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const serve = trackedServers();
 
 describe.each([
   ['PostgreSQL', {}],
@@ -154,12 +148,12 @@ describe('Redis store', () => {
       expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
 
       await proxy.restore();
-      let recovered = false;
-      for (let i = 0; i < 50 && !recovered; i++) {
-        recovered = (await login(server, account.email, account.password)).data?.login.__typename === 'AuthPayload';
-        if (!recovered) await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(recovered).toBe(true);
+      const recovered = await pollUntil(
+        async () => (await login(server, account.email, account.password)).data?.login.__typename,
+        (typename) => typename === 'AuthPayload',
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+      expect(recovered.value).toBe('AuthPayload');
     } finally {
       await proxy.cut();
     }

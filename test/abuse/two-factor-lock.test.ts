@@ -1,63 +1,41 @@
-import { Secret, TOTP } from 'otpauth';
 import { registerAccount, type TestAccount } from '../support/accounts';
+import { auditTypes } from '../support/audit';
+import { TestClock, withClock } from '../support/test-clock';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
-import { auditTypes, isolated, login, retryAfterOf } from './abuse.helpers';
+import { challenge, enrol, verify, type Authenticator } from '../two-factor/two-factor.helpers';
+import { isolated, retryAfterOf } from './abuse.helpers';
 
 /** Contract defaults: 2FA failures lock 2FA for an account for 15 minutes at 10. */
 const LOCK_AFTER = 10;
 const LOCK_SECONDS = 15 * 60;
 const WRONG_CODES_PER_CHALLENGE = 5; // a challenge dies after these (CONTRACT.md)
 
-const VERIFY = 'mutation($i: VerifyTwoFactorInput!) { verifyTwoFactor(input: $i) { accessToken } }';
-
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer(isolated());
+  // The server and the authenticators read one clock the test controls: no code is computed near a step boundary.
+  server = await startTestServer(isolated(), withClock(new TestClock()));
 });
 afterAll(() => server.stop());
 
-function totp(secret: string, offsetSteps = 0): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30, timestamp: Date.now() + offsetSteps * 30_000 });
-}
-
-/** A code that no step in the ±1 window of `secret` produces. */
-function wrongCode(secret: string): string {
-  const valid = new Set([-1, 0, 1].map((o) => totp(secret, o)));
-  for (let n = 0; ; n++) {
-    const candidate = String(n).padStart(6, '0');
-    if (!valid.has(candidate)) return candidate;
+/** `count` wrong codes, a fresh challenge after every `perChallenge` (the per-challenge cap is not what stops this guesser). */
+async function guessWrong(account: TestAccount, authenticator: Authenticator, count: number, perChallenge: number): Promise<void> {
+  let token = '';
+  for (let i = 0; i < count; i++) {
+    if (i % perChallenge === 0) token = await challenge(server, account);
+    expect(codeOf(await verify(server, token, authenticator.wrongCode(i)))).toBe('INVALID_TWO_FACTOR_CODE');
   }
 }
 
-async function enableTwoFactor(account: TestAccount): Promise<string> {
-  const setup = await server.gql('mutation($p: String!) { enableTwoFactor(password: $p) { secret } }', { p: account.password }, account.accessToken);
-  const secret = setup.data?.enableTwoFactor.secret as string;
-  const confirmed = await server.gql('mutation($c: String!) { confirmTwoFactor(code: $c) { codes } }', { c: totp(secret) }, account.accessToken);
-  expect(confirmed.data?.confirmTwoFactor.codes).toHaveLength(10);
-  return secret;
-}
-
-async function challenge(account: TestAccount): Promise<string> {
-  const res = await login(server, account.email, account.password);
-  expect(res.data?.login.__typename).toBe('TwoFactorChallenge');
-  return res.data?.login.challengeToken as string;
-}
+const failuresOf = async (account: TestAccount): Promise<number> => (await auditTypes(server, account.id)).filter((t) => t === 'two_factor.challenge_failed').length;
 
 test('locks the second factor for 15 minutes at the 10th wrong code, across challenges, refusing even a right code', async () => {
   const account = await registerAccount(server);
-  const secret = await enableTwoFactor(account);
+  const { authenticator } = await enrol(server, account);
+  await guessWrong(account, authenticator, LOCK_AFTER, WRONG_CODES_PER_CHALLENGE);
+  expect(await failuresOf(account)).toBe(LOCK_AFTER);
 
-  let failures = 0;
-  while (failures < LOCK_AFTER) {
-    // A fresh challenge each time one dies: the per-challenge cap is not what stops this guesser.
-    const token = await challenge(account);
-    for (let i = 0; i < WRONG_CODES_PER_CHALLENGE && failures < LOCK_AFTER; i++, failures++) {
-      expect(codeOf(await server.gql(VERIFY, { i: { challengeToken: token, code: wrongCode(secret) } }))).toBe('INVALID_TWO_FACTOR_CODE');
-    }
-  }
-
-  // The confirmation used the current step; the next one is a right code never used.
-  const refused = await server.gql(VERIFY, { i: { challengeToken: await challenge(account), code: totp(secret, 1) } });
+  // A right code never used: refused before it is looked at.
+  const refused = await verify(server, await challenge(server, account), await authenticator.next());
   expect(codeOf(refused)).toBe('RATE_LIMITED');
   expect(retryAfterOf(refused)).toBeGreaterThan(LOCK_SECONDS - 30);
   expect(retryAfterOf(refused)).toBeLessThanOrEqual(LOCK_SECONDS);
@@ -68,23 +46,13 @@ test('locks the second factor for 15 minutes at the 10th wrong code, across chal
 
 test('nine wrong codes do not lock, and a right code resets the count', async () => {
   const account = await registerAccount(server);
-  const secret = await enableTwoFactor(account);
-  let failures = 0;
-  while (failures < LOCK_AFTER - 1) {
-    const token = await challenge(account);
-    for (let i = 0; i < WRONG_CODES_PER_CHALLENGE - 1 && failures < LOCK_AFTER - 1; i++, failures++) {
-      expect(codeOf(await server.gql(VERIFY, { i: { challengeToken: token, code: wrongCode(secret) } }))).toBe('INVALID_TWO_FACTOR_CODE');
-    }
-  }
-  const ok = await server.gql(VERIFY, { i: { challengeToken: await challenge(account), code: totp(secret, 1) } });
+  const { authenticator } = await enrol(server, account);
+  await guessWrong(account, authenticator, LOCK_AFTER - 1, WRONG_CODES_PER_CHALLENGE - 1);
+  const ok = await verify(server, await challenge(server, account), await authenticator.next());
   expect(typeof ok.data?.verifyTwoFactor.accessToken).toBe('string');
 
   // Counting starts again: nine more wrong codes are still answered as wrong codes.
-  failures = 0;
-  while (failures < LOCK_AFTER - 1) {
-    const token = await challenge(account);
-    for (let i = 0; i < WRONG_CODES_PER_CHALLENGE - 1 && failures < LOCK_AFTER - 1; i++, failures++) {
-      expect(codeOf(await server.gql(VERIFY, { i: { challengeToken: token, code: wrongCode(secret) } }))).toBe('INVALID_TWO_FACTOR_CODE');
-    }
-  }
+  await guessWrong(account, authenticator, LOCK_AFTER - 1, WRONG_CODES_PER_CHALLENGE - 1);
+  expect(await failuresOf(account)).toBe(2 * (LOCK_AFTER - 1));
+  expect((await auditTypes(server, account.id)).filter((t) => t === 'two_factor.locked')).toHaveLength(0);
 });

@@ -1,6 +1,7 @@
 import { registerAccount } from '../support/accounts';
 import { TcpProxy } from '../support/tcp-proxy';
 import { codeOf, postGraphQL, startTestServer, type TestServer } from '../support/test-server';
+import { pollUntil } from '../support/time';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -118,12 +119,8 @@ describe('database outage', () => {
     expect((await fetch(`${viaProxy.origin}/healthz`)).status).toBe(200);
 
     await proxy.restore();
-    let recovered = false;
-    for (let i = 0; i < 50 && !recovered; i++) {
-      recovered = (await fetch(`${viaProxy.origin}/readyz`)).status === 200;
-      if (!recovered) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(recovered).toBe(true);
+    const readyAgain = await pollUntil(async () => (await fetch(`${viaProxy.origin}/readyz`)).status, (status) => status === 200, { timeoutMs: 5000 });
+    expect(readyAgain.value).toBe(200);
     const again = await viaProxy.gql('mutation($i: LoginInput!) { login(input: $i) { __typename } }', {
       i: { identifier: account.email, password: account.password },
     });

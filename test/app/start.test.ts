@@ -4,6 +4,7 @@ import { LOGIN, REGISTER, uniqueEmail } from '../support/accounts';
 import { productionEnv } from '../support/config-env';
 import { freePort, killServiceProcesses, runServiceExpectingExit, startServiceProcess } from '../support/service-process';
 import { postGraphQL } from '../support/test-server';
+import { sleep } from '../support/time';
 
 jest.setTimeout(120_000);
 
@@ -54,7 +55,7 @@ test('finishes a request in flight when SIGTERM arrives, then exits 0', async ()
   const inFlight = postGraphQL<{ register: { accessToken: string } }>(service.url, REGISTER, {
     input: { email: uniqueEmail('drain'), password: 'Drain-me-please-1' },
   });
-  await new Promise((r) => setTimeout(r, 50));
+  await sleep(50); // the request is in flight
   const exit = service.stop('SIGTERM');
   const res = await inFlight;
   expect(res.errors).toBeUndefined();

@@ -1,5 +1,6 @@
 import { registerAccount } from '../support/accounts';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { sleep } from '../support/time';
 import { isolated, login } from '../abuse/abuse.helpers';
 
 /**
@@ -19,7 +20,7 @@ test("a client flooding bcrypt with correct passwords sheds its own requests, no
   const flooder = await registerAccount(server);
   const victim = await registerAccount(server);
   const flood = Array.from({ length: 40 }, () => login(server, flooder.email, flooder.password, from('203.0.113.7')));
-  await new Promise((resolve) => setTimeout(resolve, 50)); // the flood fills the queue first
+  await sleep(50); // the flood fills the queue first
   const victims = await Promise.all(Array.from({ length: 3 }, () => login(server, victim.email, victim.password, from('198.51.100.9'))));
   const flooded = await Promise.all(flood);
   expect(flooded.filter((r) => codeOf(r) === 'SERVICE_UNAVAILABLE').length).toBeGreaterThan(0);

@@ -1,6 +1,8 @@
 import { registerAccount } from '../support/accounts';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
-import { auditTypes, isolated, login, sleep, wrongPassword } from '../abuse/abuse.helpers';
+import { auditTypes } from '../support/audit';
+import { sleep } from '../support/time';
+import { isolated, login, wrongPassword } from '../abuse/abuse.helpers';
 
 /**
  * Attack: guess without end by waiting out each short lock and switching between the account's

@@ -2,7 +2,7 @@ import { isolated, login, wrongPassword } from '../abuse/abuse.helpers';
 import { registerAccount, type TestAccount } from '../support/accounts';
 import { operation } from '../support/operations';
 import { codeOf, startTestServer, type GraphQLResponse, type TestServer } from '../support/test-server';
-import { enrol, operation as twoFactorOperation, type Authenticator } from '../two-factor/two-factor.helpers';
+import { enrol, type Authenticator } from '../two-factor/two-factor.helpers';
 
 /**
  * Threat: a stolen access token turned into an unlimited password oracle. changePassword,
@@ -32,14 +32,14 @@ const RECHECKS: Record<string, Recheck> = {
   },
   enableTwoFactor: {
     prepare: async () => null,
-    call: (account, password) => server.gql(twoFactorOperation('EnableTwoFactor'), { password }, account.accessToken),
+    call: (account, password) => server.gql(operation('EnableTwoFactor'), { password }, account.accessToken),
   },
   disableTwoFactor: {
     prepare: async (account) => (await enrol(server, account)).authenticator,
     // The password is checked before the code: a wrong guess spends no real code.
     call: async (account, password, authenticator) =>
       server.gql(
-        twoFactorOperation('DisableTwoFactor'),
+        operation('DisableTwoFactor'),
         { password, code: password === account.password ? await authenticator!.next() : '000000' },
         account.accessToken,
       ),

@@ -1,8 +1,9 @@
 import { RevocationWatcher } from '../../src/sessions/revocation-watcher';
-import { isolated, login, sleep } from '../abuse/abuse.helpers';
+import { isolated, login } from '../abuse/abuse.helpers';
 import { registerAccount } from '../support/accounts';
 import { operation } from '../support/operations';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { sleep } from '../support/time';
 
 /**
  * Threat: an instance that can no longer read revocations (a stuck poll, a lost connection to the

@@ -1,6 +1,7 @@
 import { CleanupService } from '../../src/maintenance/cleanup.service';
 import { registerAccount } from '../support/accounts';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { sidOf as sid } from '../support/tokens';
 
 const REFRESH = 'mutation($r: String!) { refreshToken(refreshToken: $r) { refreshToken } }';
 let server: TestServer;
@@ -9,7 +10,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-const sid = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid as string;
 
 test('prunes old retired refresh tokens and long-ended sessions, and leaves live ones working', async () => {
   const db = server.running.services.dataSource;

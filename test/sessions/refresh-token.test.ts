@@ -1,6 +1,8 @@
 import { sha256Hex } from '../../src/crypto/random';
 import { LOGIN, registerAccount } from '../support/accounts';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { sleep } from '../support/time';
+import { claimsOf as claims } from '../support/tokens';
 
 const REFRESH = 'mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken expiresIn tokenType user { id } } }';
 const ME = '{ me { id } }';
@@ -13,11 +15,6 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const refresh = (token: string) => server.gql(REFRESH, { r: token });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function claims(token: string): { sid: string; sub: string } {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
-}
 
 test('rotates the refresh token on every use and keeps the session id', async () => {
   const account = await registerAccount(server);
@@ -105,6 +102,6 @@ test('refresh picks up role changes made since login', async () => {
   const account = await registerAccount(server);
   await server.running.services.dataSource.query(`UPDATE users SET roles = '{USER,ADMIN}' WHERE id = $1`, [account.id]);
   const next = (await refresh(account.refreshToken)).data!.refreshToken;
-  expect(JSON.parse(Buffer.from(next.accessToken.split('.')[1], 'base64url').toString()).roles).toEqual(['USER', 'ADMIN']);
+  expect(claims(next.accessToken).roles).toEqual(['USER', 'ADMIN']);
   void LOGIN;
 });

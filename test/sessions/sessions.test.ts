@@ -1,5 +1,7 @@
 import { LOGIN, registerAccount, type TestAccount } from '../support/accounts';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { pollUntil } from '../support/time';
+import { sidOf as sid } from '../support/tokens';
 
 const ME = '{ me { id } }';
 const SESSIONS = '{ sessions { id current createdAt lastUsedAt expiresAt userAgent ipAddress } }';
@@ -13,10 +15,6 @@ afterAll(() => server.stop());
 async function loginAgain(account: TestAccount, userAgent = 'second-device'): Promise<{ accessToken: string; refreshToken: string }> {
   const res = await server.gql(LOGIN, { input: { identifier: account.email, password: account.password } }, undefined, { 'user-agent': userAgent });
   return res.data!.login;
-}
-
-function sid(token: string): string {
-  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
 }
 
 test('sessions lists the live sessions of the caller only, marking the current one', async () => {
@@ -89,14 +87,9 @@ test('a session revoked through one instance is refused by another instance on t
     expect((await other.gql(ME, {}, account.accessToken)).data?.me).toEqual({ id: account.id });
     await server.gql('mutation { logout }', {}, account.accessToken);
     const revokedAt = Date.now();
-    let refusedAfter = Infinity;
-    while (Date.now() - revokedAt < 6000) {
-      if (codeOf(await other.gql(ME, {}, account.accessToken)) === 'UNAUTHENTICATED') {
-        refusedAfter = Date.now() - revokedAt;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const refused = await pollUntil(async () => codeOf(await other.gql(ME, {}, account.accessToken)), (code) => code === 'UNAUTHENTICATED', { timeoutMs: 6000 });
+    const refusedAfter = Date.now() - revokedAt;
+    expect(refused.value).toBe('UNAUTHENTICATED');
     expect(refusedAfter).toBeLessThan(5000);
   } finally {
     await other.stop();

@@ -10,23 +10,21 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-export async function recreateDatabase(adminUrl: string, name: string): Promise<void> {
+/** Runs statements on one connection of the server's admin database, closed afterwards. */
+async function onAdminConnection(adminUrl: string, statements: string[]): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${name}`);
+    for (const statement of statements) await client.query(statement);
   } finally {
     await client.end();
   }
 }
 
+export async function recreateDatabase(adminUrl: string, name: string): Promise<void> {
+  await onAdminConnection(adminUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, `CREATE DATABASE ${name}`]);
+}
+
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await onAdminConnection(adminUrl, [`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
 }

@@ -49,6 +49,22 @@ export async function startTestServer(overrides: Record<string, string | undefin
   };
 }
 
+/**
+ * startTestServer for a file that starts servers inside its tests: every one it started is stopped
+ * after the file's tests (call at the top level of the file or of a describe).
+ */
+export function trackedServers(): (overrides?: Record<string, string | undefined>, kernel?: KernelOptions) => Promise<TestServer> {
+  const servers: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return async (overrides = {}, kernel = {}) => {
+    const server = await startTestServer(overrides, kernel);
+    servers.push(server);
+    return server;
+  };
+}
+
 export async function postGraphQL<T>(
   url: string,
   query: string,

@@ -1,77 +1,90 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Kind, parse, print, type OperationDefinitionNode } from 'graphql';
 import { Secret, TOTP } from 'otpauth';
+import { Clock } from '../../src/app/clock';
+import { TOTP_PERIOD_SECONDS, TOTP_WINDOW_STEPS } from '../../src/two-factor/two-factor.constants';
 import { LOGIN, type TestAccount } from '../support/accounts';
+import { auditTypes } from '../support/audit';
+import { operation } from '../support/operations';
+import { TestClock } from '../support/test-clock';
 import type { GraphQLResponse, TestServer } from '../support/test-server';
 
-/** The client operations of schema/operations/two-factor.graphql, one printed document each. */
-const OPERATIONS = (() => {
-  const document = parse(readFileSync(join(__dirname, '../../schema/operations/two-factor.graphql'), 'utf8'));
-  const byName = new Map<string, string>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.OPERATION_DEFINITION && definition.name) {
-      byName.set(definition.name.value, print(definition as OperationDefinitionNode));
-    }
-  }
-  return byName;
-})();
+/** @deprecated Import from test/support (audit.ts, operations.ts); kept so older imports still compile. */
+export { auditTypes, operation };
 
-export type TwoFactorOperation = 'EnableTwoFactor' | 'ConfirmTwoFactor' | 'VerifyTwoFactor' | 'DisableTwoFactor' | 'RegenerateRecoveryCodes';
+export const TOTP_PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
+const REAL_CLOCK = new Clock();
 
-export function operation(name: TwoFactorOperation): string {
-  const text = OPERATIONS.get(name);
-  if (!text) throw new Error(`schema/operations/two-factor.graphql has no operation ${name}`);
-  return text;
+/** The clock the server's TOTP checks read: the real one, unless the test started it `withClock(...)`. */
+export function clockOf(server: TestServer): Clock {
+  return server.running.container.get(Clock);
 }
 
-export const TOTP_PERIOD_MS = 30_000;
-/** Codes are never computed this close to a step boundary, so client and server agree on the step. */
-const BOUNDARY_MARGIN_MS = 2_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function awayFromStepBoundary(): Promise<void> {
-  const intoStep = Date.now() % TOTP_PERIOD_MS;
-  if (intoStep > TOTP_PERIOD_MS - BOUNDARY_MARGIN_MS) await sleep(TOTP_PERIOD_MS - intoStep + 100);
+/** The TOTP time step `offset` steps from the clock's now. */
+export function stepOf(clock: Clock, offset = 0): number {
+  return Math.floor(clock.now() / TOTP_PERIOD_MS) + offset;
 }
 
-export function currentStep(): number {
-  return Math.floor(Date.now() / TOTP_PERIOD_MS);
-}
-
-/** A code computed by otpauth (not the service's own TOTP module) for `offset` steps from now. */
-export function independentCode(secret: string, offset = 0): string {
-  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: 30, timestamp: Date.now() + offset * TOTP_PERIOD_MS });
+/** A code computed by otpauth (not the service's own TOTP module) for `offset` steps from the clock's now. */
+export function independentCode(secret: string, offset = 0, clock: Clock = REAL_CLOCK): string {
+  return TOTP.generate({ secret: Secret.fromBase32(secret), algorithm: 'SHA1', digits: 6, period: TOTP_PERIOD_SECONDS, timestamp: clock.now() + offset * TOTP_PERIOD_MS });
 }
 
 /**
- * An authenticator app holding one secret. The service accepts each time step once per account and
- * the window is ±1 step, so `next()` hands out the oldest still-unused step in the window (three uses
- * per 30 s) and waits for the next step only when all three are spent.
+ * An authenticator app holding one secret, reading the same clock as the server. The service
+ * accepts each time step once per account within a window of ±TOTP_WINDOW_STEPS, so `next()` hands
+ * out the oldest still-unused step the server accepts. It never sleeps:
+ * - on a TestClock every step of the window is certain, and when all are spent it advances the
+ *   clock one step;
+ * - on the real clock it hands out only the current step and those ahead of it (a step behind may
+ *   be two behind by the time the request arrives), and when those are spent it throws: waiting
+ *   for the next real step is what a TestClock (test/support/test-clock.ts) is for.
  */
 export class Authenticator {
   private lastStep = -Infinity;
 
-  constructor(readonly secret: string) {}
+  constructor(
+    readonly secret: string,
+    readonly clock: Clock = REAL_CLOCK,
+  ) {}
+
+  /** The code of the step `offset` steps from now (not marked used). */
+  code(offset = 0): string {
+    return independentCode(this.secret, offset, this.clock);
+  }
 
   async next(): Promise<string> {
+    const controlled = this.clock instanceof TestClock;
     for (;;) {
-      await awayFromStepBoundary();
-      const now = currentStep();
-      for (const offset of [-1, 0, 1]) {
+      const now = stepOf(this.clock);
+      for (let offset = controlled ? -TOTP_WINDOW_STEPS : 0; offset <= TOTP_WINDOW_STEPS; offset++) {
         if (now + offset > this.lastStep) {
           this.lastStep = now + offset;
-          return independentCode(this.secret, offset);
+          return this.code(offset);
         }
       }
-      await sleep(TOTP_PERIOD_MS - (Date.now() % TOTP_PERIOD_MS) + 100);
+      if (!(this.clock instanceof TestClock)) {
+        throw new Error('every code the server accepts in this 30 s step is used: start the server withClock(new TestClock()) instead of waiting');
+      }
+      this.clock.advance(TOTP_PERIOD_MS);
     }
   }
 
   /** Marks a code used elsewhere (e.g. the racing requests) so next() moves past its step. */
   used(offset = 0): void {
-    this.lastStep = Math.max(this.lastStep, currentStep() + offset);
+    this.lastStep = Math.max(this.lastStep, stepOf(this.clock, offset));
+  }
+
+  /**
+   * The n-th (from 0) six-digit code that no step near now gives, so the server must refuse it as
+   * a wrong code: distinct for distinct n. One step more than the window on each side, so the
+   * real clock moving on before the request arrives cannot make it right.
+   */
+  wrongCode(n = 0): string {
+    const right = new Set(Array.from({ length: 2 * TOTP_WINDOW_STEPS + 3 }, (_, i) => this.code(i - TOTP_WINDOW_STEPS - 1)));
+    let seen = -1;
+    for (let candidate = 0; ; candidate++) {
+      const code = String(candidate).padStart(6, '0');
+      if (!right.has(code) && ++seen === n) return code;
+    }
   }
 }
 
@@ -85,12 +98,12 @@ export async function enable(server: TestServer, account: TestAccount, password 
   return server.gql(operation('EnableTwoFactor'), { password }, account.accessToken);
 }
 
-/** Enrols and confirms 2FA for an account; returns its authenticator and recovery codes. */
+/** Enrols and confirms 2FA for an account; returns its authenticator (on the server's clock) and recovery codes. */
 export async function enrol(server: TestServer, account: TestAccount): Promise<{ authenticator: Authenticator; recoveryCodes: string[]; setup: TwoFactorSetupResult }> {
   const enabled = await enable(server, account);
   if (!enabled.data?.enableTwoFactor) throw new Error(`enableTwoFactor failed: ${JSON.stringify(enabled.errors)}`);
   const setup = enabled.data.enableTwoFactor as TwoFactorSetupResult;
-  const authenticator = new Authenticator(setup.secret);
+  const authenticator = new Authenticator(setup.secret, clockOf(server));
   const confirmed = await server.gql(operation('ConfirmTwoFactor'), { code: await authenticator.next() }, account.accessToken);
   if (!confirmed.data?.confirmTwoFactor) throw new Error(`confirmTwoFactor failed: ${JSON.stringify(confirmed.errors)}`);
   return { authenticator, recoveryCodes: confirmed.data.confirmTwoFactor.codes, setup };
@@ -105,13 +118,4 @@ export async function challenge(server: TestServer, account: TestAccount): Promi
 
 export function verify(server: TestServer, challengeToken: string, code: string): Promise<GraphQLResponse<Record<string, any>>> {
   return server.gql(operation('VerifyTwoFactor'), { input: { challengeToken, code } });
-}
-
-/** Audit event types of an account, oldest first. */
-export async function auditTypes(server: TestServer, userId: string): Promise<string[]> {
-  const rows: Array<{ type: string }> = await server.running.services.dataSource.query(
-    'SELECT type FROM audit_events WHERE user_id = $1 ORDER BY id',
-    [userId],
-  );
-  return rows.map((r) => r.type);
 }

@@ -1,28 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import { URI } from 'otpauth';
-import { LOGIN, registerAccount, type TestAccount } from '../support/accounts';
-import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { Clock } from '../../src/app/clock';
 import { base32Decode } from '../../src/two-factor/totp';
-import {
-  auditTypes,
-  awayFromStepBoundary,
-  challenge,
-  enable,
-  enrol,
-  independentCode,
-  operation,
-  verify,
-  type TwoFactorSetupResult,
-} from './two-factor.helpers';
+import { LOGIN, registerAccount, type TestAccount } from '../support/accounts';
+import { auditTypes } from '../support/audit';
+import { operation } from '../support/operations';
+import { TestClock, withClock } from '../support/test-clock';
+import { codeOf, startTestServer, type TestServer } from '../support/test-server';
+import { Authenticator, challenge, clockOf, enable, enrol, TOTP_PERIOD_MS, verify, type TwoFactorSetupResult } from './two-factor.helpers';
 
 const ME = '{ me { id twoFactorEnabled } }';
 const SESSIONS = '{ sessions { id current } }';
 const RECOVERY_CODE_SHAPE = /^[0-9abcdefghjkmnpqrstvwxyz]{5}-[0-9abcdefghjkmnpqrstvwxyz]{5}$/;
 
+/**
+ * The server's TOTP checks and every code computed here read this clock: no test waits for a step
+ * or can land on a step boundary. The last describe keeps one server on the real clock.
+ */
+const clock = new TestClock();
 let server: TestServer;
 beforeAll(async () => {
   // Counters of their own, so other suites' failures from 127.0.0.1 never throttle these tests.
-  server = await startTestServer({ TWO_FACTOR_ISSUER: 'Bouncer Test', RATE_LIMIT_KEY_PREFIX: `t2fa-${randomBytes(6).toString('hex')}` });
+  server = await startTestServer({ TWO_FACTOR_ISSUER: 'Bouncer Test', RATE_LIMIT_KEY_PREFIX: `t2fa-${randomBytes(6).toString('hex')}` }, withClock(clock));
 });
 afterAll(() => server.stop());
 
@@ -96,24 +95,23 @@ describe('enrolment', () => {
     const second = (await enable(server, account)).data!.enableTwoFactor.secret as string;
     expect(second).not.toBe(first);
 
-    await awayFromStepBoundary();
-    const stale = await server.gql(operation('ConfirmTwoFactor'), { code: independentCode(first) }, account.accessToken);
+    const stale = await server.gql(operation('ConfirmTwoFactor'), { code: new Authenticator(first, clock).code() }, account.accessToken);
     expect(codeOf(stale)).toBe('INVALID_TWO_FACTOR_CODE');
-    const res = await server.gql(operation('ConfirmTwoFactor'), { code: independentCode(second) }, account.accessToken);
+    const res = await server.gql(operation('ConfirmTwoFactor'), { code: new Authenticator(second, clock).code() }, account.accessToken);
     expect(res.errors).toBeUndefined();
     expect(await twoFactorEnabled(account)).toBe(true);
   });
 
   test('confirmTwoFactor with a wrong code is refused and leaves 2FA off', async () => {
     const account = await registerAccount(server);
-    const secret = (await enable(server, account)).data!.enableTwoFactor.secret as string;
-    await awayFromStepBoundary();
-    const right = independentCode(secret);
-    const wrong = right === '000000' ? '000001' : '000000';
-    const res = await server.gql(operation('ConfirmTwoFactor'), { code: wrong }, account.accessToken);
+    const app = new Authenticator((await enable(server, account)).data!.enableTwoFactor.secret as string, clock);
+    const res = await server.gql(operation('ConfirmTwoFactor'), { code: app.wrongCode() }, account.accessToken);
     expect(codeOf(res)).toBe('INVALID_TWO_FACTOR_CODE');
     expect(await twoFactorEnabled(account)).toBe(false);
     expect(await auditTypes(server, account.id)).toContain('two_factor.challenge_failed');
+    // Positive control: the pending enrolment is intact, and a right code confirms it.
+    expect((await server.gql(operation('ConfirmTwoFactor'), { code: await app.next() }, account.accessToken)).errors).toBeUndefined();
+    expect(await twoFactorEnabled(account)).toBe(true);
   });
 
   test('confirmTwoFactor without a pending enrolment gives TWO_FACTOR_NOT_ENABLED', async () => {
@@ -193,13 +191,25 @@ describe('login with the second factor', () => {
 
   test('accepts codes one step either side of now (clock drift)', async () => {
     const account = await registerAccount(server);
-    const secret = (await enable(server, account)).data!.enableTwoFactor.secret as string;
-    await awayFromStepBoundary();
-    const confirmed = await server.gql(operation('ConfirmTwoFactor'), { code: independentCode(secret, -1) }, account.accessToken);
+    const app = new Authenticator((await enable(server, account)).data!.enableTwoFactor.secret as string, clock);
+    const confirmed = await server.gql(operation('ConfirmTwoFactor'), { code: app.code(-1) }, account.accessToken);
     expect(confirmed.errors).toBeUndefined();
     const token = await challenge(server, account);
-    await awayFromStepBoundary();
-    expect((await verify(server, token, independentCode(secret, 1))).errors).toBeUndefined();
+    expect((await verify(server, token, app.code(1))).errors).toBeUndefined();
+  });
+
+  test("a code passes one step after its own and not two: the server's window moves with the injected clock", async () => {
+    // The codes below must be of the server's clock, or this would pass on a replay refusal.
+    expect(clockOf(server)).toBe(clock);
+    const account = await registerAccount(server);
+    const { authenticator } = await enrol(server, account);
+    // Neither step is used: on a TestClock the confirmation took the oldest one of the window.
+    const [thisStep, nextStep] = [authenticator.code(0), authenticator.code(1)];
+    clock.advance(2 * TOTP_PERIOD_MS);
+    expect(codeOf(await verify(server, await challenge(server, account), thisStep))).toBe('INVALID_TWO_FACTOR_CODE');
+    // Positive control: the code of the step after, now one step old, still passes.
+    expect((await verify(server, await challenge(server, account), nextStep)).errors).toBeUndefined();
+    authenticator.used(-1);
   });
 
   test('a challenge token presented as a Bearer access token is refused', async () => {
@@ -263,7 +273,9 @@ describe('login with the second factor', () => {
 
     const results = await Promise.all(Array.from({ length: 4 }, () => verify(server, token, code)));
     expect(results.filter((r) => r.data?.verifyTwoFactor)).toHaveLength(1);
-    for (const failed of results.filter((r) => !r.data?.verifyTwoFactor)) {
+    const failures = results.filter((r) => !r.data?.verifyTwoFactor);
+    expect(failures).toHaveLength(3);
+    for (const failed of failures) {
       expect(['INVALID_TOKEN', 'INVALID_TWO_FACTOR_CODE']).toContain(codeOf(failed));
     }
     expect(await db('SELECT id FROM sessions WHERE user_id = $1', [account.id])).toHaveLength(2);
@@ -271,42 +283,36 @@ describe('login with the second factor', () => {
 
   test('rejects a code two steps old, and one two steps ahead', async () => {
     const account = await registerAccount(server);
-    const { setup } = await enrol(server, account);
+    const { authenticator } = await enrol(server, account);
     const token = await challenge(server, account);
-    await awayFromStepBoundary();
-    const current = [-1, 0, 1].map((offset) => independentCode(setup.secret, offset));
-    for (const offset of [-2, 2]) {
-      const code = independentCode(setup.secret, offset);
-      if (current.includes(code)) continue; // one chance in a million: the same digits in the window
-      expect(codeOf(await verify(server, token, code))).toBe('INVALID_TWO_FACTOR_CODE');
-    }
+    const window = [-1, 0, 1].map((offset) => authenticator.code(offset));
+    // A code outside the window with the digits of one inside would pass: leave such a one out.
+    const outside = [-2, 2].map((offset) => authenticator.code(offset)).filter((code) => !window.includes(code));
+    expect(outside.length).toBeGreaterThan(0); // both repeating a code of the window: about one chance in 10^11
+    for (const code of outside) expect(codeOf(await verify(server, token, code))).toBe('INVALID_TWO_FACTOR_CODE');
+    // Positive control: on the same challenge, a code inside the window passes.
+    expect((await verify(server, token, await authenticator.next())).errors).toBeUndefined();
   });
 
   test("rejects a code from another account's secret", async () => {
     const victim = await registerAccount(server);
     const attacker = await registerAccount(server);
-    const { setup: victimSetup } = await enrol(server, victim);
-    const { setup: attackerSetup } = await enrol(server, attacker);
+    const { authenticator: victimApp } = await enrol(server, victim);
+    const { authenticator: attackerApp } = await enrol(server, attacker);
     const token = await challenge(server, victim);
-    await awayFromStepBoundary();
-    const attackerCode = independentCode(attackerSetup.secret);
-    if ([-1, 0, 1].some((o) => independentCode(victimSetup.secret, o) === attackerCode)) return; // 3 in a million
-    const res = await verify(server, token, attackerCode);
-    expect(codeOf(res)).toBe('INVALID_TWO_FACTOR_CODE');
+    // The attacker's code must not be one of the victim's by chance (3 in a million): move on to a step where it is not.
+    while ([-1, 0, 1].some((offset) => victimApp.code(offset) === attackerApp.code())) clock.advance(TOTP_PERIOD_MS);
+    expect(codeOf(await verify(server, token, attackerApp.code()))).toBe('INVALID_TWO_FACTOR_CODE');
+    // Positive control: the victim's own code passes on the same challenge.
+    expect((await verify(server, token, await victimApp.next())).errors).toBeUndefined();
   });
 
   test('brute force of a challenge: after 5 wrong codes the 6th attempt is refused even with the right code', async () => {
     const account = await registerAccount(server);
     const { authenticator } = await enrol(server, account);
     const token = await challenge(server, account);
-    const wrongCodes = ['000000', '111111', '222222', '333333', '444444', '555555', '666666'];
     const right = await authenticator.next();
-    let wrong = 0;
-    for (const code of wrongCodes) {
-      if (code === right || wrong === 5) continue;
-      expect(codeOf(await verify(server, token, code))).toBe('INVALID_TWO_FACTOR_CODE');
-      wrong++;
-    }
+    for (let i = 0; i < 5; i++) expect(codeOf(await verify(server, token, authenticator.wrongCode(i)))).toBe('INVALID_TWO_FACTOR_CODE');
     const sixth = await verify(server, token, right);
     expect(codeOf(sixth)).toBe('INVALID_TOKEN');
     expect(await db('SELECT id FROM sessions WHERE user_id = $1', [account.id])).toHaveLength(1);
@@ -322,8 +328,7 @@ describe('login with the second factor', () => {
     const account = await registerAccount(server);
     const { authenticator } = await enrol(server, account);
     const token = await challenge(server, account);
-    const right = await authenticator.next();
-    const guesses = Array.from({ length: 12 }, (_, i) => String(100000 + i * 7919)).filter((c) => c !== right);
+    const guesses = Array.from({ length: 12 }, (_, i) => authenticator.wrongCode(i));
     const results = await Promise.all(guesses.map((code) => verify(server, token, code)));
     expect(results.filter((r) => codeOf(r) === 'INVALID_TWO_FACTOR_CODE')).toHaveLength(5);
     // The rest were never checked: the challenge was dead, or the account's 2FA budget (10) was spent first.
@@ -415,8 +420,7 @@ describe('disable and regenerate', () => {
   test('disabling with a wrong code is refused and 2FA stays on', async () => {
     const account = await registerAccount(server);
     const { authenticator } = await enrol(server, account);
-    const right = await authenticator.next();
-    const res = await server.gql(operation('DisableTwoFactor'), { password: account.password, code: right === '000000' ? '999999' : '000000' }, account.accessToken);
+    const res = await server.gql(operation('DisableTwoFactor'), { password: account.password, code: authenticator.wrongCode() }, account.accessToken);
     expect(codeOf(res)).toBe('INVALID_TWO_FACTOR_CODE');
     expect(await twoFactorEnabled(account)).toBe(true);
   });
@@ -479,8 +483,7 @@ describe('disable and regenerate', () => {
   test('regenerateRecoveryCodes needs a valid code', async () => {
     const account = await registerAccount(server);
     const { authenticator, recoveryCodes } = await enrol(server, account);
-    const right = await authenticator.next();
-    const res = await server.gql(operation('RegenerateRecoveryCodes'), { code: right === '000000' ? '999999' : '000000' }, account.accessToken);
+    const res = await server.gql(operation('RegenerateRecoveryCodes'), { code: authenticator.wrongCode() }, account.accessToken);
     expect(codeOf(res)).toBe('INVALID_TWO_FACTOR_CODE');
     // Nothing was retired.
     expect((await verify(server, await challenge(server, account), recoveryCodes[0])).errors).toBeUndefined();
@@ -493,7 +496,7 @@ describe('audit trail', () => {
     const { authenticator, recoveryCodes, setup } = await enrol(server, account);
     const wrongFirst = await authenticator.next();
     const token = await challenge(server, account);
-    await verify(server, token, wrongFirst === '000000' ? '999999' : '000000');
+    await verify(server, token, authenticator.wrongCode());
     await verify(server, token, wrongFirst);
     await verify(server, await challenge(server, account), recoveryCodes[0]);
     const regenerated = await server.gql(operation('RegenerateRecoveryCodes'), { code: recoveryCodes[1] }, account.accessToken);
@@ -524,5 +527,24 @@ describe('audit trail', () => {
     for (const secretish of [setup.secret, wrongFirst, token, ...recoveryCodes, ...fresh]) expect(dump).not.toContain(secretish);
     // Changes made by a signed-in user name the session that made them.
     expect(rows.find((r) => r.type === 'two_factor.disabled')?.session_id).toEqual(expect.any(String));
+  });
+});
+
+describe('on the real clock (the default wiring)', () => {
+  let real: TestServer;
+  beforeAll(async () => {
+    real = await startTestServer({ RATE_LIMIT_KEY_PREFIX: `t2fa-${randomBytes(6).toString('hex')}` });
+  });
+  afterAll(() => real.stop());
+
+  test('a server started without an override reads the real Clock, and codes computed now confirm and finish a login', async () => {
+    expect(clockOf(real).constructor).toBe(Clock);
+    const account = await registerAccount(real);
+    // Confirmation takes a code of the current step, the login one of that step or the next: each
+    // is inside the server's ±1 window wherever a step boundary falls, so nothing here waits.
+    const { authenticator } = await enrol(real, account);
+    const res = await verify(real, await challenge(real, account), await authenticator.next());
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.verifyTwoFactor.user).toEqual({ id: account.id, email: account.email, twoFactorEnabled: true });
   });
 });

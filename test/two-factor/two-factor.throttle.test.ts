@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { registerAccount } from '../support/accounts';
+import { auditTypes } from '../support/audit';
+import { operation } from '../support/operations';
+import { TestClock, withClock } from '../support/test-clock';
 import { codeOf, startTestServer, type TestServer } from '../support/test-server';
-import { auditTypes, challenge, enrol, operation, verify } from './two-factor.helpers';
+import { challenge, enrol, verify, type Authenticator } from './two-factor.helpers';
 
 /**
  * How the two-factor flows drive the account-wide 2FA throttle (the service's own, with a lock after
@@ -10,22 +13,23 @@ import { auditTypes, challenge, enrol, operation, verify } from './two-factor.he
 const LOCK_AFTER = 3;
 const RETRY_AFTER_SECONDS = 900;
 
-const wrongCode = (right: string): string => (right === '000000' ? '999999' : '000000');
-
 describe('the account 2FA throttle', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({
-      TWO_FACTOR_LOCK_AFTER_FAILURES: String(LOCK_AFTER),
-      TWO_FACTOR_LOCK_SECONDS: String(RETRY_AFTER_SECONDS),
-      RATE_LIMIT_KEY_PREFIX: `t2fa-${randomBytes(6).toString('hex')}`,
-    });
+    server = await startTestServer(
+      {
+        TWO_FACTOR_LOCK_AFTER_FAILURES: String(LOCK_AFTER),
+        TWO_FACTOR_LOCK_SECONDS: String(RETRY_AFTER_SECONDS),
+        RATE_LIMIT_KEY_PREFIX: `t2fa-${randomBytes(6).toString('hex')}`,
+      },
+      withClock(new TestClock()),
+    );
   });
   afterAll(() => server.stop());
 
-  const lockSecondFactor = async (account: Awaited<ReturnType<typeof registerAccount>>, right: string) => {
+  const lockSecondFactor = async (account: Awaited<ReturnType<typeof registerAccount>>, authenticator: Authenticator) => {
     for (let i = 0; i < LOCK_AFTER; i++) {
-      expect(codeOf(await verify(server, await challenge(server, account), wrongCode(right)))).toBe('INVALID_TWO_FACTOR_CODE');
+      expect(codeOf(await verify(server, await challenge(server, account), authenticator.wrongCode(i)))).toBe('INVALID_TWO_FACTOR_CODE');
     }
   };
 
@@ -34,7 +38,7 @@ describe('the account 2FA throttle', () => {
     const { authenticator } = await enrol(server, account);
     const right = await authenticator.next();
     // A new challenge each time: the per-challenge limit is not what stops this guesser.
-    await lockSecondFactor(account, right);
+    await lockSecondFactor(account, authenticator);
     const types = await auditTypes(server, account.id);
     expect(types.filter((t) => t === 'two_factor.challenge_failed')).toHaveLength(LOCK_AFTER);
     expect(types.filter((t) => t === 'two_factor.locked')).toHaveLength(1);
@@ -55,7 +59,7 @@ describe('the account 2FA throttle', () => {
   test('a locked second factor also refuses disableTwoFactor and regenerateRecoveryCodes', async () => {
     const account = await registerAccount(server);
     const { recoveryCodes, authenticator } = await enrol(server, account);
-    await lockSecondFactor(account, await authenticator.next());
+    await lockSecondFactor(account, authenticator);
     const disabled = await server.gql(operation('DisableTwoFactor'), { password: account.password, code: recoveryCodes[0] }, account.accessToken);
     expect(codeOf(disabled)).toBe('RATE_LIMITED');
     const regenerated = await server.gql(operation('RegenerateRecoveryCodes'), { code: recoveryCodes[0] }, account.accessToken);
@@ -68,23 +72,23 @@ describe('the account 2FA throttle', () => {
     const account = await registerAccount(server);
     const { authenticator } = await enrol(server, account);
     const right = await authenticator.next();
-    await server.gql(operation('RegenerateRecoveryCodes'), { code: wrongCode(right) }, account.accessToken);
-    await server.gql(operation('DisableTwoFactor'), { password: account.password, code: wrongCode(right) }, account.accessToken);
+    expect(codeOf(await server.gql(operation('RegenerateRecoveryCodes'), { code: authenticator.wrongCode(0) }, account.accessToken))).toBe('INVALID_TWO_FACTOR_CODE');
+    expect(codeOf(await server.gql(operation('DisableTwoFactor'), { password: account.password, code: authenticator.wrongCode(1) }, account.accessToken))).toBe('INVALID_TWO_FACTOR_CODE');
     expect((await verify(server, await challenge(server, account), right)).errors).toBeUndefined();
     // Reset by the success: two more failures stay under the lock of three.
     const next = await authenticator.next();
     for (let i = 0; i < LOCK_AFTER - 1; i++) {
-      expect(codeOf(await verify(server, await challenge(server, account), wrongCode(next)))).toBe('INVALID_TWO_FACTOR_CODE');
+      expect(codeOf(await verify(server, await challenge(server, account), authenticator.wrongCode(i)))).toBe('INVALID_TWO_FACTOR_CODE');
     }
     // Positive control: without the reset this would have been the fifth failure, far past the lock.
-    expect(codeOf(await verify(server, await challenge(server, account), wrongCode(next)))).toBe('INVALID_TWO_FACTOR_CODE');
+    expect(codeOf(await verify(server, await challenge(server, account), authenticator.wrongCode(LOCK_AFTER)))).toBe('INVALID_TWO_FACTOR_CODE');
     expect(codeOf(await verify(server, await challenge(server, account), next))).toBe('RATE_LIMITED');
   });
 
   test('another account is not affected by one account\'s lock', async () => {
     const account = await registerAccount(server);
     const { authenticator } = await enrol(server, account);
-    await lockSecondFactor(account, await authenticator.next());
+    await lockSecondFactor(account, authenticator);
     expect((await auditTypes(server, account.id)).filter((t) => t === 'two_factor.locked')).toHaveLength(1);
     const other = await registerAccount(server);
     const { authenticator: otherApp } = await enrol(server, other);
