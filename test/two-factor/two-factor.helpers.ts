@@ -13,9 +13,12 @@ export { auditTypes, operation };
 export const TOTP_PERIOD_MS = TOTP_PERIOD_SECONDS * 1000;
 const REAL_CLOCK = new Clock();
 
-/** The clock the server's TOTP checks read: the real one, unless the test started it `withClock(...)`. */
+/**
+ * The clock the server's TOTP checks read: the real one, unless the test started it `withClock(...)`.
+ * A service in a child process (no `running` handle here) always runs on the real clock.
+ */
 export function clockOf(server: TestServer): Clock {
-  return server.running.container.get(Clock);
+  return server.running ? server.running.container.get(Clock) : new Clock();
 }
 
 /** The TOTP time step `offset` steps from the clock's now. */
