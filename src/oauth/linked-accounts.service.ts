@@ -5,6 +5,7 @@ import type { Viewer } from '../context/viewer';
 import { badField } from '../errors/core-errors';
 import { rowsOf } from '../sign-in/challenges';
 import type { SignInMethodCounter } from '../sign-in/sign-in-method-counters';
+import { SignInErrors } from '../sign-in/sign-in.errors';
 import { OAuthErrors } from './oauth.errors';
 import { OAuthEvent } from './oauth.events';
 import type { CallbackInput, OAuthAuthorizationResult, OAuthFlowService } from './oauth-flow.service';
@@ -95,7 +96,7 @@ export class LinkedAccountsService {
       const links = await rowsOf<{ id: string; provider: string }>(m, 'SELECT id, provider FROM linked_accounts WHERE user_id = $1', [viewer.userId]);
       const link = links.find((l) => l.id === id.toLowerCase());
       if (!account || !link) throw badField('id', 'No such linked account.');
-      if (!account.has_password && links.length === 1 && (await this.countOthers(m, viewer.userId)) === 0) throw OAuthErrors.LAST_SIGN_IN_METHOD();
+      if (!account.has_password && links.length === 1 && (await this.countOthers(m, viewer.userId)) === 0) throw SignInErrors.LAST_SIGN_IN_METHOD();
       await m.query('DELETE FROM linked_accounts WHERE id = $1', [link.id]);
       await this.audit.record(m, {
         type: OAuthEvent.UNLINKED,

@@ -5,5 +5,4 @@ export const OAuthErrors = defineErrors({
   OAUTH_FAILED: 'Sign-in with this provider failed. Please start again.',
   ACCOUNT_LINK_REQUIRED: 'An account with this email address already exists. Sign in to it and link this provider from there.',
   OAUTH_ACCOUNT_IN_USE: 'This provider account is already linked to another account.',
-  LAST_SIGN_IN_METHOD: 'This is the last way to sign in to this account. Set a password or link another provider first.',
 });

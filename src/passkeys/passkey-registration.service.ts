@@ -1,3 +1,5 @@
+import { SignInErrors } from '../sign-in/sign-in.errors';
+import type { SignInMethodCounter } from '../sign-in/sign-in-method-counters';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Throttle } from '../abuse/throttle';
 import type { AuditService } from '../audit/audit.service';
@@ -56,6 +58,8 @@ export class PasskeyRegistration {
     private readonly rejections: PasskeyRejections,
     /** The mail module's notices; null until that module is in the list. */
     private readonly notices: SecurityNotices | null,
+    /** The other ways into an account (OAuth links, ...), asked before the last passkey of a passwordless account goes. */
+    private readonly otherMethods: () => readonly SignInMethodCounter[] = () => [],
   ) {}
 
   async list(userId: string): Promise<Passkey[]> {
@@ -101,8 +105,11 @@ export class PasskeyRegistration {
     await this.reCheck(viewer.userId, account, password, request);
     if (!UUID.test(id)) throw badField('id', 'No such passkey.');
     await this.dataSource.transaction(async (m) => {
+      // Locks the account row: two removals racing for the last two ways in take turns.
+      await m.query('SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE', [viewer.userId]);
       const removed = await this.store.remove(m, viewer.userId, id);
       if (!removed) throw badField('id', 'No such passkey.');
+      if (!account.has_password && (await this.waysInLeft(m, viewer.userId)) === 0) throw SignInErrors.LAST_SIGN_IN_METHOD();
       await this.audit.record(m, {
         type: PasskeyEvent.REMOVED,
         userId: viewer.userId,
@@ -153,6 +160,13 @@ export class PasskeyRegistration {
     // Queued in this transaction (an outbox): the notice goes out if and only if the passkey is stored.
     await this.notices?.notify(m, viewer.userId, 'passkey_added', { name: row.name });
     return { kind: 'added', row };
+  }
+
+  /** Passkeys left (this transaction's view) plus every other module's ways in. */
+  private async waysInLeft(m: EntityManager, userId: string): Promise<number> {
+    let total = 0;
+    for (const counter of this.otherMethods()) total += await counter.count(m, userId);
+    return total;
   }
 
   private async account(userId: string): Promise<AccountFacts> {

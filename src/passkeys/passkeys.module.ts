@@ -4,7 +4,7 @@ import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
 import { SecurityNoticesToken } from '../mail/security-notices';
 import { defineModule } from '../module';
-import { addSignInMethodCounter } from '../sign-in/sign-in-method-counters';
+import { addSignInMethodCounter, signInMethodCounters } from '../sign-in/sign-in-method-counters';
 import { PasswordService } from '../password/password.service';
 import { Challenges } from '../sign-in/challenges';
 import { SignInService } from '../sign-in/sign-in.service';
@@ -62,7 +62,7 @@ export const passkeysModule = defineModule<PasskeysConfig>({
     const notices = c.has(SecurityNoticesToken) ? c.get(SecurityNoticesToken) : null;
     const registration = c.set(
       PasskeyRegistration,
-      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices),
+      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, () => signInMethodCounters(c)),
     );
     const signIn = c.set(
       PasskeySignIn,
