@@ -1,10 +1,15 @@
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { ThrottlePolicy } from './abuse/throttle-policy';
 import type { Container } from './app/container';
 import type { Env } from './config/parse';
 import type { CoreConfig } from './config/core-config';
+import type { GraphQLContext } from './context/context';
 import type { ErrorCatalogue } from './errors/app-error';
 import type { SecondFactor } from './sign-in/second-factor';
 import type { CleanupJob } from './maintenance/cleanup-job';
+
+/** What a module holds about one account, for that account's own export (myData): never a secret. */
+export type PersonalDataReader = (userId: string) => Promise<Record<string, unknown>>;
 
 /**
  * What a feature contributes to the service. A capability (a sign-in method, a second factor,
@@ -34,6 +39,13 @@ export interface FeatureModule<C = unknown> {
   cleanupJobs?(config: C, core: CoreConfig): CleanupJob[];
   /** Second factors the module provides to the sign-in pipeline. */
   secondFactors?(container: Container): SecondFactor[];
+  /** Apollo Server plugins the module adds to /graphql (metrics); built after every module registered. */
+  graphqlPlugins?(container: Container): ApolloServerPlugin<GraphQLContext>[];
+  /**
+   * What the module stores about an account (its rows, without secrets): `myData` and the CLI's
+   * export-user merge every module's record into one object, so a new table is exported by its module.
+   */
+  personalData?(container: Container): PersonalDataReader;
   /** Started after every module registered (background work); stopped at shutdown, in reverse order. */
   start?(container: Container): Promise<void> | void;
   stop?(container: Container): Promise<void> | void;

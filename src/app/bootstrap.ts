@@ -63,7 +63,9 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     const schema = await buildBouncerSchema(c, c.get(UsersService));
     const verifier = { accessTokens: c.get(AccessTokenService), revocations: c.get(RevocationWatcher) };
     const keys = c.get(SigningKeysToken);
-    const app = await createHttpApp({ config, logger, dataSource, keys, verifier }, schema, graphqlDocumentLimits(config.limits));
+    const extensions = graphqlDocumentLimits(config.limits);
+    extensions.plugins.push(...modules.flatMap((m) => m.graphqlPlugins?.(c) ?? []));
+    const app = await createHttpApp({ config, logger, dataSource, keys, verifier }, schema, extensions);
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
       app.server.listen(config.port, config.host, () => resolve());
