@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { registerAccount, type TestAccount } from '../support/accounts';
 import { operation } from '../support/operations';
-import { recreateDatabase, dropDatabase, withDatabase } from '../support/test-database';
+import { Client } from 'pg';
+import { dropDatabase, withDatabase } from '../support/test-database';
 import { startTestServer, testEnv, type TestServer } from '../support/test-server';
 
 const run = promisify(execFile);
@@ -47,7 +48,7 @@ export function cli(env: Record<string, string | undefined>, ...args: string[]):
 export async function startIsolatedServer(name: string, env: Record<string, string> = {}): Promise<{ server: TestServer; env: Record<string, string>; drop(): Promise<void> }> {
   const adminUrl = process.env.TEST_ADMIN_DATABASE_URL!;
   const database = `${process.env.TEST_DATABASE_URL!.split('/').pop()}_${name}_${randomBytes(3).toString('hex')}`;
-  await recreateDatabase(adminUrl, database);
+  await createDatabase(adminUrl, database);
   const own = { DATABASE_URL: withDatabase(adminUrl, database), ...env };
   const server = await startTestServer(own);
   return {
@@ -58,6 +59,20 @@ export async function startIsolatedServer(name: string, env: Record<string, stri
       await dropDatabase(adminUrl, database);
     },
   };
+}
+
+/**
+ * From template0: CREATE DATABASE copies its template and fails while anyone else is connected to
+ * it, and other runs on the same server create theirs from template1.
+ */
+async function createDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name} TEMPLATE template0`);
+  } finally {
+    await client.end();
+  }
 }
 
 /** The session id (`sid`) an access token belongs to. */
