@@ -1,5 +1,6 @@
 import { adminModule } from '../admin/admin.module';
 import type { FeatureModule } from '../module';
+import { observabilityModule } from '../observability/observability.module';
 import { passwordModule } from '../password/password.module';
 import { sessionsModule } from '../sessions/sessions.module';
 import { signInModule } from '../sign-in/sign-in.module';
@@ -11,4 +12,4 @@ import { usersModule } from '../users/users.module';
  * registered). A new capability is a folder, a line here and its migration.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, adminModule];
+export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, observabilityModule, adminModule];
