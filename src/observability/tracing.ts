@@ -29,8 +29,8 @@ export function startTracing(config: TracingConfig): Tracing {
     instrumentations: [
       // No headers recorded (Authorization, cookies); the service makes no outgoing HTTP of its own.
       new HttpInstrumentation({ disableOutgoingRequestInstrumentation: true, headersToSpanAttributes: {} }),
-      // Literal values masked in the source; variables never recorded; trivial field spans skipped.
-      new GraphQLInstrumentation({ allowValues: false, ignoreTrivialResolveSpans: true, mergeItems: true, depth: 2 }),
+      // Literal values masked in the source; variables never recorded; resolver spans for root fields only.
+      new GraphQLInstrumentation({ allowValues: false, ignoreTrivialResolveSpans: true, mergeItems: true, depth: 1 }),
       // Statement text only (parameters are never recorded).
       new PgInstrumentation({ enhancedDatabaseReporting: false, requireParentSpan: true }),
     ],
