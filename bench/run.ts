@@ -19,6 +19,7 @@ import { mixedScenario } from './scenarios/mixed';
 import { poolSweep } from './scenarios/pool-sweep';
 import { queryLadder } from './scenarios/query-ladder';
 import { refreshScenario } from './scenarios/refresh';
+import { auditScenario } from './scenarios/audit';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
 import { twoFactorScenario } from './scenarios/two-factor';
 
@@ -100,6 +101,7 @@ const SECTIONS: Section[] = [
   ['mixed', mixedScenario],
   ['pool', poolSweep],
   ['scale', scaleScenario],
+  ['audit', auditScenario],
 ];
 
 function describeOptions(o: BenchOptions): Record<string, unknown> {

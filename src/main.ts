@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: tracing patches http, graphql and pg as they load (and loads nothing unless configured).
+import { tracing } from './observability/tracing-preload';
 import { moduleSecretFields, startBouncer } from './app/bootstrap';
 import { loadConfig, type Config } from './app/config';
 import { ConfigError } from './config/parse';
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     running
       .stop()
+      .then(() => tracing?.shutdown())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

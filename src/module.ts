@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { ThrottlePolicy } from './abuse/throttle-policy';
 import type { Container } from './app/container';
 import type { Env } from './config/parse';
 import type { CoreConfig } from './config/core-config';
+import type { GraphQLContext } from './context/context';
 import type { ErrorCatalogue } from './errors/app-error';
 import type { SecondFactor } from './sign-in/second-factor';
 import type { CleanupJob } from './maintenance/cleanup-job';
@@ -12,6 +14,8 @@ export interface HttpRoute {
   readonly path: string;
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
 }
+/** What a module holds about one account, for that account's own export (myData): never a secret. */
+export type PersonalDataReader = (userId: string) => Promise<Record<string, unknown>>;
 
 /**
  * What a feature contributes to the service. A capability (a sign-in method, a second factor,
@@ -43,6 +47,13 @@ export interface FeatureModule<C = unknown> {
   secondFactors?(container: Container): SecondFactor[];
   /** HTTP endpoints besides /graphql (after the security headers; the paths of the core win). */
   routes?(container: Container, config: C): HttpRoute[];
+  /** Apollo Server plugins the module adds to /graphql (metrics); built after every module registered. */
+  graphqlPlugins?(container: Container): ApolloServerPlugin<GraphQLContext>[];
+  /**
+   * What the module stores about an account (its rows, without secrets): `myData` and the CLI's
+   * export-user merge every module's record into one object, so a new table is exported by its module.
+   */
+  personalData?(container: Container): PersonalDataReader;
   /** Started after every module registered (background work); stopped at shutdown, in reverse order. */
   start?(container: Container): Promise<void> | void;
   stop?(container: Container): Promise<void> | void;

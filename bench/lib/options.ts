@@ -20,6 +20,8 @@ export interface BenchOptions {
   users: number;
   /** Accounts for the large side of the scale comparison; 0 skips it. */
   scaleUsers: number;
+  /** Audit events on the large side of the audit-log comparison (the small side has 1,000). */
+  auditRows: number;
   /** Connections of every authenticated-query run (ladder, refresh, mixed, pool sweep). */
   queryConnections: number;
   /** Connections of every bcrypt-bound run (L0 calls in flight, login, register). */
@@ -33,16 +35,17 @@ export interface BenchOptions {
   profile: boolean;
 }
 
-export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'mixed', 'pool', 'scale'] as const;
+export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'mixed', 'pool', 'scale', 'audit'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurrency N] [--runs N] [--users N] [--scale-users N]
                             [--only ${SECTIONS.join(',')}] [--profile]
-  --quick                   ~1 minute smoke run (CI): fewer users, short runs, no 1M seed
+  --quick                   ~1 minute smoke run (CI): fewer users, short runs, no 1M seeds
   --rounds N                bcrypt rounds of the service and of L0 (default 12)
   --bcrypt-concurrency N    BCRYPT_CONCURRENCY of the service (default: the service's own)
   --runs N                  measured runs per scenario, medians reported (default 3)
   --users N                 accounts seeded for the main phases (default 1000)
   --scale-users N           accounts for the scale comparison (default 1000000; 0 skips)
+  --audit-rows N            audit events on the large side of the audit-log comparison (default 1000000, --quick 20000)
   --only LIST               comma-separated sections to run
   --profile                 CPU profiles of the service per section and its pg statement count
                             (.data/bench-profiles; summarise with node dist/bench/tools/profile-summary.js FILE)
@@ -62,6 +65,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     warmupS: quick ? 0.5 : 1,
     users: quick ? 200 : 1000,
     scaleUsers: quick ? 0 : 1_000_000,
+    auditRows: quick ? 20_000 : 1_000_000,
     queryConnections: 16,
     loginConnections: 8,
     twoFactorAccounts: quick ? 8 : 64,
@@ -98,6 +102,9 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       case '--scale-users':
         options.scaleUsers = int(0);
+        break;
+      case '--audit-rows':
+        options.auditRows = int(2_000);
         break;
       case '--only': {
         const wanted = value().split(',').map((s) => s.trim());

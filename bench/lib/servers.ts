@@ -28,7 +28,7 @@ const SERVICE_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 const BASELINE_SCRIPT = join(__dirname, '..', 'servers', 'baseline-server.js');
 const BCRYPT_RUNNER_SCRIPT = join(__dirname, '..', 'servers', 'bcrypt-runner.js');
 /** Variables of the service that must come from the bench, never from the shell that runs it. */
-const SERVICE_VARIABLES = /^(PORT|HOST|NODE_ENV|DATABASE_URL|REDIS_URL|JWT_|ENCRYPTION_|BCRYPT_|LOG_LEVEL|DB_|DATA_DIR|EMBEDDED_PG_PORT|LOGIN_|IP_|TWO_FACTOR_|REGISTRATION|GRAPHQL_|MAX_BODY|ACCESS_TOKEN|REFRESH_|SESSION_|REVOCATION_|TRUST_PROXY|CORS_|TLS_|SHUTDOWN_)/;
+const SERVICE_VARIABLES = /^(PORT|HOST|NODE_ENV|DATABASE_URL|REDIS_URL|JWT_|ENCRYPTION_|BCRYPT_|LOG_LEVEL|DB_|DATA_DIR|EMBEDDED_PG_PORT|LOGIN_|IP_|TWO_FACTOR_|REGISTRATION|GRAPHQL_|MAX_BODY|ACCESS_TOKEN|REFRESH_|SESSION_|REVOCATION_|TRUST_PROXY|CORS_|TLS_|SHUTDOWN_|METRICS_|OTEL_|AUDIT_)/;
 
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

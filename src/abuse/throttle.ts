@@ -72,6 +72,8 @@ export class Attempt {
  */
 export class Throttle {
   private readonly limiters = new Map<string, { policy: ThrottlePolicy; limiters: Limiters }>();
+  /** Told the policy's name each time a failure locks a key (metrics); never the key. */
+  private readonly lockListeners: Array<(policy: string) => void> = [];
 
   constructor(
     private readonly store: LimiterStore,
@@ -139,6 +141,10 @@ export class Throttle {
     await this.store.close();
   }
 
+  onLock(listener: (policy: string) => void): void {
+    this.lockListeners.push(listener);
+  }
+
   /** @internal Attempt's verdicts. */
   async afterSuccess(taken: Taken[]): Promise<void> {
     try {
@@ -171,6 +177,7 @@ export class Throttle {
             },
           );
           locked ||= first;
+          if (first) for (const listener of this.lockListeners) listener(policy.name);
           await limiters.hold.block(key, policy.lockSeconds);
           // The next cycle after the lock starts from zero failures.
           await limiters.count.delete(key);

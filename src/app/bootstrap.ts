@@ -64,7 +64,9 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     const verifier = { accessTokens: c.get(AccessTokenService), revocations: c.get(RevocationWatcher) };
     const keys = c.get(SigningKeysToken);
     const routes = modules.flatMap((m) => m.routes?.(c, m.readConfig ? featureConfig(config, m) : undefined) ?? []);
-    const app = await createHttpApp({ config, logger, dataSource, keys, verifier, routes }, schema, graphqlDocumentLimits(config.limits));
+    const extensions = graphqlDocumentLimits(config.limits);
+    extensions.plugins.push(...modules.flatMap((m) => m.graphqlPlugins?.(c) ?? []));
+    const app = await createHttpApp({ config, logger, dataSource, keys, verifier, routes }, schema, extensions);
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
       app.server.listen(config.port, config.host, () => resolve());

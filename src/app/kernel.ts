@@ -16,7 +16,7 @@ import { Clock } from './clock';
 import { featureConfig, type Config } from './config';
 import { Container } from './container';
 import { modules } from './modules';
-import { CoreConfigToken, LoggerToken, SigningKeysToken } from './tokens';
+import { CoreConfigToken, LoggerToken, ModulesToken, SigningKeysToken } from './tokens';
 
 /** Seconds of clock difference forgiven between instances (also in access-token verification). */
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -40,6 +40,7 @@ export async function compose(config: Config, logger: Logger, dataSource: DataSo
   const c = new Container();
   c.set(CoreConfigToken, config);
   c.set(LoggerToken, logger);
+  c.set(ModulesToken, modules);
   c.set(DataSource, dataSource);
   c.set(Clock, new Clock());
   c.set(Sql, Sql.of(dataSource));

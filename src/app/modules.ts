@@ -1,6 +1,8 @@
+import { adminModule } from '../admin/admin.module';
 import type { FeatureModule } from '../module';
 import { passkeysModule } from '../passkeys/passkeys.module';
 import { oauthModule } from '../oauth/oauth.module';
+import { observabilityModule } from '../observability/observability.module';
 import { passwordModule } from '../password/password.module';
 import { sessionsModule } from '../sessions/sessions.module';
 import { signInModule } from '../sign-in/sign-in.module';
@@ -12,4 +14,4 @@ import { usersModule } from '../users/users.module';
  * registered). A new capability is a folder, a line here and its migration.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, passkeysModule, oauthModule];
+export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, passkeysModule, oauthModule, observabilityModule, adminModule];

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CoreConfig } from '../config/core-config';
+import type { FeatureModule } from '../module';
 import type { SigningKeys } from '../tokens/signing-keys';
 import { InjectionToken } from './container';
 
@@ -7,3 +8,6 @@ import { InjectionToken } from './container';
 export const CoreConfigToken = new InjectionToken<CoreConfig>('CoreConfig');
 export const LoggerToken = new InjectionToken<Logger>('Logger');
 export const SigningKeysToken = new InjectionToken<SigningKeys>('SigningKeys');
+/** The feature modules in list order, for a module that gathers what the others contribute (myData). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const ModulesToken = new InjectionToken<ReadonlyArray<FeatureModule<any>>>('Modules');

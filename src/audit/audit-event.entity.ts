@@ -2,8 +2,10 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 
 /** Append-only record of security events; no foreign key, so it outlives the rows it speaks of. */
 @Entity({ name: 'audit_events' })
-@Index('ix_audit_events_user_id', ['userId', 'createdAt'])
-@Index('ix_audit_events_type', ['type', 'createdAt'])
+// Keyset pages, newest first, unfiltered or by user or type (src/admin/migrations).
+@Index('ix_audit_events_keyset', ['createdAt', 'id'])
+@Index('ix_audit_events_user_keyset', ['userId', 'createdAt', 'id'])
+@Index('ix_audit_events_type_keyset', ['type', 'createdAt', 'id'])
 export class AuditEventEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ADMIN_COMMANDS, isAdminCommand, runAdminCommand } from '../admin/admin-cli';
 import { loadConfig } from '../app/config';
 import { openDataSource, resolveDatabase } from '../app/database';
 import { modules } from '../app/modules';
@@ -9,12 +10,12 @@ import { Sql } from '../db/sql';
 import { createLogger } from '../logging/logger';
 import { UsersService } from '../users/users.service';
 
-const USAGE = 'usage: npm run cli -- grant-role EMAIL ROLE | revoke-role EMAIL ROLE';
+const USAGE = `usage: npm run cli -- grant-role EMAIL ROLE | revoke-role EMAIL ROLE | ${Object.values(ADMIN_COMMANDS).join(' | ')}`;
 
 /** Operator commands against the service's own database (same DATABASE_URL rule as the service). */
 async function main(argv: string[]): Promise<number> {
   const [command, email, role] = argv;
-  if (!['grant-role', 'revoke-role'].includes(command ?? '') || !email || !role) {
+  if (isAdminCommand(command) ? !email : !['grant-role', 'revoke-role'].includes(command ?? '') || !email || !role) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -25,6 +26,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
+    if (isAdminCommand(command)) {
+      process.stdout.write(await runAdminCommand(command, argv.slice(1), config, logger, dataSource));
+      return 0;
+    }
     const users = new UsersService(dataSource, Sql.of(dataSource), new AuditService(new Set(modules.flatMap((m) => m.auditEvents ?? []))));
     // Losing a role ends the account's sessions; running instances refuse their tokens within 5 s.
     const { user, endedSessions } = await users.changeRoleByEmail(email, role.toUpperCase(), command === 'grant-role');

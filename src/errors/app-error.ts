@@ -12,6 +12,8 @@ export interface ErrorDetails {
   fields?: FieldError[];
   /** RATE_LIMITED / SERVICE_UNAVAILABLE: whole seconds before a retry may succeed. */
   retryAfter?: number;
+  /** Why, in a word the server chose (`reuse_detected`): for metrics and logs, never sent to the client. */
+  reason?: string;
 }
 
 /**
@@ -19,6 +21,8 @@ export interface ErrorDetails {
  * optional fields and retryAfter. Unknown errors never become one; formatError masks them.
  */
 export class AppError extends GraphQLError {
+  readonly reason: string | undefined;
+
   constructor(
     readonly code: string,
     message: string,
@@ -28,6 +32,7 @@ export class AppError extends GraphQLError {
     if (details.fields) extensions.fields = details.fields;
     if (details.retryAfter !== undefined) extensions.retryAfter = Math.max(1, Math.ceil(details.retryAfter));
     super(details.message ?? message, { extensions });
+    this.reason = details.reason;
   }
 }
 

@@ -42,6 +42,11 @@ export const oauthModule = defineModule<OAuthConfig>({
       params: [FLOW_RETENTION_SECONDS],
     },
   ],
+  personalData: (c) => async (userId) => ({
+    linkedAccounts: await c
+      .get(DataSource)
+      .query('SELECT id, provider, subject, email, email_verified, created_at, last_used_at FROM linked_accounts WHERE user_id = $1 ORDER BY created_at', [userId]),
+  }),
   register(c, config) {
     const dataSource = c.get(DataSource);
     const providers = c.set(ProviderRegistry, ProviderRegistry.fromConfig(config, c.get(LoggerToken)));

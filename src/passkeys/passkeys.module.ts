@@ -75,5 +75,11 @@ export const passkeysModule = defineModule<PasskeysConfig>({
       count: async (m, userId) => Number((await m.query('SELECT count(*)::int AS n FROM passkeys WHERE user_id = $1', [userId]))[0]?.n ?? 0),
     });
   },
+  // The public key is no secret, but it is not the user's to read either: names, dates and kinds only.
+  personalData: (c) => async (userId) => ({
+    passkeys: await c
+      .get(DataSource)
+      .query('SELECT id, name, aaguid, device_type, backed_up, transports, created_at, last_used_at FROM passkeys WHERE user_id = $1 ORDER BY created_at', [userId]),
+  }),
   routes: (_c, config) => (config.demoPage ? demoRoutes() : []),
 });

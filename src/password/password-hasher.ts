@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import bcrypt from 'bcrypt';
 import { serviceUnavailable } from '../errors/core-errors';
 import { normalizePassword } from './password-policy';
@@ -45,8 +46,14 @@ export class PasswordHasher {
   /** Lane → waiting jobs; Map order is the round-robin order (a served lane moves to the back). */
   private readonly lanes = new Map<string, Waiter[]>();
   private dummyHash: string | undefined;
+  /** Told, for each job, how long it waited for a slot and how long bcrypt took, seconds (metrics). */
+  private readonly jobListeners: Array<(waitSeconds: number, workSeconds: number) => void> = [];
 
   constructor(private readonly options: PasswordHasherOptions) {}
+
+  onJob(listener: (waitSeconds: number, workSeconds: number) => void): void {
+    this.jobListeners.push(listener);
+  }
 
   get rounds(): number {
     return this.options.rounds;
@@ -85,6 +92,7 @@ export class PasswordHasher {
   }
 
   private async slot<T>(lane: string | null, work: () => Promise<T>): Promise<T> {
+    const queuedAt = performance.now();
     if (this.running >= this.options.concurrency) {
       const key = lane ?? NO_LANE;
       const queue = this.lanes.get(key) ?? [];
@@ -95,10 +103,13 @@ export class PasswordHasher {
     } else {
       this.running++;
     }
+    const startedAt = performance.now();
     try {
       return await work();
     } finally {
       this.handOver();
+      const done = performance.now();
+      for (const listener of this.jobListeners) listener((startedAt - queuedAt) / 1000, (done - startedAt) / 1000);
     }
   }
 

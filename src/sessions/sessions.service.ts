@@ -21,6 +21,8 @@ export const SessionRevokedReason = {
   SESSION_LIMIT: 'session_limit',
   /** An account lost a role: tokens claiming it must not live on. */
   ROLES_REDUCED: 'roles_reduced',
+  ACCOUNT_LOCKED: 'account_locked',
+  REVOKED_BY_ADMIN: 'revoked_by_admin',
 } as const;
 export type SessionRevokedReason = (typeof SessionRevokedReason)[keyof typeof SessionRevokedReason];
 
@@ -54,7 +56,7 @@ export interface RefreshedSession extends OpenedSession {
 const MAX_REFRESH_TOKEN_CHARS = 256;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type RefreshOutcome = { kind: 'ok'; session: RefreshedSession } | { kind: 'invalid' } | { kind: 'reused'; sessionId: string };
+type RefreshOutcome = { kind: 'ok'; session: RefreshedSession } | { kind: 'invalid' } | { kind: 'locked' } | { kind: 'reused'; sessionId: string };
 
 export class SessionsService {
   constructor(
@@ -123,17 +125,21 @@ export class SessionsService {
         last_used_at: Date;
         revoked_at: Date | null;
         user_id: string;
+        locked: boolean;
         db_now: Date;
       }> = await m.query(
         `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, rt.successor_enc,
                 (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
-                s.expires_at, s.last_used_at, s.revoked_at, s.user_id, now() AS db_now
-           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+                s.expires_at, s.last_used_at, s.revoked_at, s.user_id, u.locked_at IS NOT NULL AS locked, now() AS db_now
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
           WHERE rt.token_hash = $1`,
         [tokenHash],
       );
       const row = rows[0];
-      if (!row || row.revoked_at) return { kind: 'invalid' };
+      if (!row) return { kind: 'invalid' };
+      // A token of the account (its session ended by the lock) says why: the holder had it.
+      if (row.locked) return { kind: 'locked' };
+      if (row.revoked_at) return { kind: 'invalid' };
       const now = row.db_now;
       const idleEnd = row.last_used_at.getTime() + this.options.idleSeconds * 1000;
       if (now.getTime() >= row.expires_at.getTime() || now.getTime() >= idleEnd) {
@@ -182,9 +188,10 @@ export class SessionsService {
       };
     });
     if (outcome.kind === 'ok') return outcome.session;
+    if (outcome.kind === 'locked') throw CoreErrors.ACCOUNT_LOCKED();
     // The revocation is committed before the error goes out.
     if (outcome.kind === 'reused') this.revocations.markRevoked(outcome.sessionId);
-    throw CoreErrors.INVALID_TOKEN();
+    throw CoreErrors.INVALID_TOKEN(outcome.kind === 'reused' ? { reason: 'reuse_detected' } : {});
   }
 
   async listLive(userId: string, currentSessionId: string): Promise<Session[]> {

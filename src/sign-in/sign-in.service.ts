@@ -15,13 +15,11 @@ import { SignInEvent } from './sign-in.events';
 import type { SignInMethod } from './sign-in-method';
 import type { SignInResult } from './sign-in.types';
 
-/** What the pipeline needs of an account: the User columns and whether an administrator locked it. */
-export interface SignInAccount extends UserRow {
-  locked_at: Date | null;
-}
+/** What the pipeline needs of an account: the User columns, whether an administrator locked it among them. */
+export type SignInAccount = UserRow;
 
 /** Select these to hand a row to `complete`. */
-export const SIGN_IN_COLUMNS = `${USER_COLUMNS}, locked_at`;
+export const SIGN_IN_COLUMNS = USER_COLUMNS;
 
 export interface CompleteOptions {
   /** The caller's transaction (register: the account and its first session commit together). */

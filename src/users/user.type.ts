@@ -24,6 +24,9 @@ export class User {
 
   @Field()
   createdAt!: Date;
+
+  @Field(() => Date, { nullable: true, description: 'Set while an administrator has locked the account: it cannot sign in or refresh.' })
+  lockedAt!: Date | null;
 }
 
 /** The columns `User` is made of; what the hot-path queries select. */
@@ -35,9 +38,10 @@ export interface UserRow {
   roles: Role[];
   two_factor_enabled: boolean;
   created_at: Date;
+  locked_at: Date | null;
 }
 
-export const USER_COLUMNS = 'id, email, username, email_verified, roles, two_factor_enabled, created_at';
+export const USER_COLUMNS = 'id, email, username, email_verified, roles, two_factor_enabled, created_at, locked_at';
 
 export function toUser(row: UserRow): User {
   return Object.assign(new User(), {
@@ -48,5 +52,6 @@ export function toUser(row: UserRow): User {
     roles: row.roles,
     twoFactorEnabled: row.two_factor_enabled,
     createdAt: row.created_at,
+    lockedAt: row.locked_at,
   });
 }

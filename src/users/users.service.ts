@@ -125,11 +125,15 @@ export class UsersService {
     }
     const { row, ended } = await this.dataSource.transaction(async (m) => {
       // NO KEY UPDATE: conflicts with role changes, not with sessions being opened (their FK check).
-      const admins: Array<{ id: string }> = await m.query(`SELECT id FROM users WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`);
+      const admins: Array<{ id: string; active: boolean }> = await m.query(
+        `SELECT id, locked_at IS NULL AS active FROM users WHERE 'ADMIN' = ANY(roles) ORDER BY id FOR NO KEY UPDATE`,
+      );
       const adminIds = new Set(admins.map((a) => a.id));
+      // Only administrators who can sign in count: demoting the last unlocked one leaves nobody to act.
+      const active = new Set(admins.filter((a) => a.active).map((a) => a.id));
       // The role guard read the actor's roles before this lock: demoted meanwhile, they act no more.
       if (actorId !== null && !adminIds.has(actorId)) throw CoreErrors.FORBIDDEN();
-      if (adminIds.has(userId) && !wanted.includes(Role.ADMIN) && adminIds.size <= 1) {
+      if (active.has(userId) && !wanted.includes(Role.ADMIN) && active.size <= 1) {
         throw CoreErrors.FORBIDDEN({ message: 'The last administrator cannot lose the ADMIN role.' });
       }
       const before: Array<{ roles: Role[] }> = await m.query('SELECT roles FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId]);
