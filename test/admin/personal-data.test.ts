@@ -73,7 +73,7 @@ describe('a secret in myData', () => {
     expect(data.auditEvents.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['user.registered', 'two_factor.enabled', 'login.two_factor_challenged', 'login.failed']),
     );
-    expect(Object.keys(data).sort()).toEqual(['account', 'auditEvents', 'exportedAt', 'sessions', 'twoFactor', 'twoFactorChallenges']);
+    expect(Object.keys(data).sort()).toEqual(['account', 'auditEvents', 'exportedAt', 'linkedAccounts', 'passkeys', 'sessions', 'twoFactor', 'twoFactorChallenges']);
     expectNoSecret(data, secrets);
   });
 
@@ -105,7 +105,7 @@ describe('modules contribute their part', () => {
   test('a module with a personalData hook adds its record to myData (how passkeys and linked accounts join)', async () => {
     const passkeys: FeatureModule = defineModule({
       name: 'test-passkeys',
-      personalData: () => async (userId) => ({ passkeys: [{ owner: userId, name: 'YubiKey' }] }),
+      personalData: () => async (userId) => ({ testDevices: [{ owner: userId, name: 'YubiKey' }] }),
     });
     const running = await startBouncer(loadConfig(testEnv(env)), undefined, {
       override: (c) => c.replace(ModulesToken, [...c.get(ModulesToken), passkeys]),
@@ -113,7 +113,7 @@ describe('modules contribute their part', () => {
     try {
       const user = await registerAccount({ gql: (q, v, t, h) => postGraphQL(running.url, q, v, t, h) } as TestServer);
       const res = await postGraphQL<Record<string, any>>(running.url, OPS.myData, {}, user.accessToken);
-      expect(res.data!.myData.passkeys).toEqual([{ owner: user.id, name: 'YubiKey' }]);
+      expect(res.data!.myData.testDevices).toEqual([{ owner: user.id, name: 'YubiKey' }]);
       expect(res.data!.myData.account.id).toBe(user.id);
     } finally {
       await running.stop();
