@@ -1,5 +1,6 @@
 import type { ThrottlePolicy } from './abuse/throttle-policy';
 import type { Container } from './app/container';
+import type { HttpRoute } from './app/http-route';
 import type { Env } from './config/parse';
 import type { CoreConfig } from './config/core-config';
 import type { ErrorCatalogue } from './errors/app-error';
@@ -32,6 +33,8 @@ export interface FeatureModule<C = unknown> {
   readonly secretFields?: readonly string[];
   /** Pruning the hourly cleanup runs for the module's tables. */
   cleanupJobs?(config: C, core: CoreConfig): CleanupJob[];
+  /** Paths the module serves over HTTP besides /graphql (hosted pages), built once its services are registered. */
+  routes?(container: Container): HttpRoute[];
   /** Second factors the module provides to the sign-in pipeline. */
   secondFactors?(container: Container): SecondFactor[];
   /** Started after every module registered (background work); stopped at shutdown, in reverse order. */

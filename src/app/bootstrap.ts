@@ -19,6 +19,7 @@ import { openDataSource, resolveDatabase } from './database';
 import { createHttpApp } from './http-server';
 import { compose, type KernelOptions } from './kernel';
 import { modules } from './modules';
+import { ServiceOrigin } from './service-origin';
 import { SigningKeysToken } from './tokens';
 
 export interface RunningBouncer {
@@ -43,13 +44,17 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
   const database = await resolveDatabase(config, logger);
   const dataSource = openDataSource({ url: database.url, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs });
   let container: Container | undefined;
+  const started: Array<(typeof modules)[number]> = [];
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
     container = await compose(config, logger, dataSource, secrets, options);
     const c = container;
     await c.get(RevocationWatcher).start();
-    for (const module of modules) await module.start?.(c);
+    for (const module of modules) {
+      await module.start?.(c);
+      started.push(module);
+    }
     const cleanup = c.set(
       CleanupService,
       new CleanupService(dataSource, {
@@ -63,13 +68,15 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     const schema = await buildBouncerSchema(c, c.get(UsersService));
     const verifier = { accessTokens: c.get(AccessTokenService), revocations: c.get(RevocationWatcher) };
     const keys = c.get(SigningKeysToken);
-    const app = await createHttpApp({ config, logger, dataSource, keys, verifier }, schema, graphqlDocumentLimits(config.limits));
+    const routes = modules.flatMap((m) => m.routes?.(c) ?? []);
+    const app = await createHttpApp({ config, logger, dataSource, keys, verifier, routes }, schema, graphqlDocumentLimits(config.limits));
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
       app.server.listen(config.port, config.host, () => resolve());
     });
     const port = (app.server.address() as AddressInfo).port;
     const scheme = config.tlsCertFile ? 'https' : 'http';
+    c.get(ServiceOrigin).set(`${scheme}://localhost:${port}`);
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
@@ -95,6 +102,8 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
       stop,
     };
   } catch (error) {
+    // Background work already started (timers, listening connections) must not outlive a failed start.
+    for (const module of started.reverse()) await Promise.resolve(module.stop?.(container!)).catch(() => undefined);
     if (container?.has(Throttle)) await container.get(Throttle).close().catch(() => undefined);
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await database.embedded?.stop().catch(() => undefined);

@@ -15,6 +15,7 @@ import type { SigningKeys } from '../tokens/signing-keys';
 import { createFormatError } from '../errors/format-error';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
+import type { HttpRoute } from './http-route';
 import { Readiness } from './readiness';
 
 export interface GraphQLExtensions {
@@ -73,9 +74,12 @@ export interface HttpDependencies {
   dataSource: DataSource;
   keys: SigningKeys;
   verifier: CredentialVerifier;
+  /** Paths the feature modules serve (FeatureModule.routes), after the service's own. */
+  routes?: readonly HttpRoute[];
 }
 
 const GRAPHQL_PATH = '/graphql';
+const OWN_PATHS = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/.well-known/jwks.json']);
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version';
 const CORS_MAX_AGE_SECONDS = '600';
@@ -146,9 +150,14 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
   await apollo.start();
 
   const readiness = new Readiness(deps.dataSource);
+  const routes = new Map<string, HttpRoute>();
+  for (const route of deps.routes ?? []) {
+    if (routes.has(route.path) || OWN_PATHS.has(route.path)) throw new Error(`HTTP path ${route.path} is served twice`);
+    routes.set(route.path, route);
+  }
   const corsOrigins = new Set(config.corsOrigins);
   const securityHeaders = helmet({
-    // The Sandbox landing page loads Apollo's scripts; the API itself serves no other HTML.
+    // The Sandbox landing page loads Apollo's scripts; pages served by modules set their own strict policy.
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
@@ -183,8 +192,10 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
         return sendJson(res, 200, deps.keys.jwks, { 'cache-control': `public, max-age=${JWKS_MAX_AGE_SECONDS}` });
       case GRAPHQL_PATH:
         return handleGraphQL(req, res, url);
-      default:
-        return sendJson(res, 404, { error: 'not found' });
+      default: {
+        const route = routes.get(url.pathname);
+        return route ? route.handle(req, res) : sendJson(res, 404, { error: 'not found' });
+      }
     }
   };
 

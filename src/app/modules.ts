@@ -1,3 +1,5 @@
+import { emailModule } from '../email/email.module';
+import { mailModule } from '../mail/mail.module';
 import type { FeatureModule } from '../module';
 import { passwordModule } from '../password/password.module';
 import { sessionsModule } from '../sessions/sessions.module';
@@ -10,4 +12,12 @@ import { usersModule } from '../users/users.module';
  * registered). A new capability is a folder, a line here and its migration.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule];
+export const modules: ReadonlyArray<FeatureModule<any>> = [
+  mailModule,
+  usersModule,
+  sessionsModule,
+  signInModule,
+  passwordModule,
+  twoFactorModule,
+  emailModule,
+];

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Sql } from '../db/sql';
 import { defineModule } from '../module';
+import { AccountCreatedHooks } from './account-created';
 import { AccountLock1733100000000 } from './migrations/1733100000000-account-lock';
 import { UserEntity } from './user.entity';
 import { UserEvent } from './user.events';
@@ -16,6 +17,7 @@ export const usersModule = defineModule({
   auditEvents: Object.values(UserEvent),
   resolvers: [UsersResolver],
   register(c) {
+    c.set(AccountCreatedHooks, new AccountCreatedHooks());
     const users = c.set(UsersService, new UsersService(c.get(DataSource), c.get(Sql), c.get(AuditService)));
     c.set(UsersResolver, new UsersResolver(users));
   },

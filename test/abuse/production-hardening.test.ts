@@ -42,6 +42,10 @@ function productionEnv(): Record<string, string> {
     TLS_CERT_FILE: certFile,
     TLS_KEY_FILE: keyFile,
     CORS_ORIGINS: APP_ORIGIN,
+    // Required in production; nothing listens there, so mail only waits in the outbox.
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    APP_URL: APP_ORIGIN,
+    MAIL_FROM: 'no-reply@example.com',
   };
 }
 

@@ -2,12 +2,15 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/app/config';
 import { ConfigError } from '../../src/config/parse';
 
-/** The least a production start needs: fresh keys, no database (config does not connect). */
+/** The least a production start needs: fresh keys, a mail server, no database (config does not connect). */
 export function productionEnv(): Record<string, string> {
   return {
     NODE_ENV: 'production',
     JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SMTP_URL: 'smtp://mail.example.com:587',
+    APP_URL: 'https://app.example.com',
+    MAIL_FROM: 'Bouncer <no-reply@example.com>',
   };
 }
 
