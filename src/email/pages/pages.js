@@ -8,6 +8,10 @@
   var token = new URLSearchParams(location.hash.slice(1)).get('token');
   // Out of the address bar and the history at once.
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  // Another link opened in this tab changes only the fragment: start over with its token.
+  window.addEventListener('hashchange', function () {
+    location.reload();
+  });
 
   var form = document.getElementById('action');
   var submit = document.getElementById('submit');
