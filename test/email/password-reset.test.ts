@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { BackgroundTasks } from '../../src/email/background-tasks';
 import { MailCatcher } from '../mail/mail-catcher';
 import { LOGIN, registerAccount, uniqueEmail, type TestAccount } from '../support/accounts';
 import { operation } from '../support/operations';
@@ -61,8 +62,8 @@ describe('requestPasswordReset', () => {
     await catcher.latest(account.email, SUBJECT.reset);
     const audit = await db<{ type: string }>(`SELECT type FROM audit_events WHERE user_id = $1 AND type = 'user.password_reset_requested'`, [account.id]);
     expect(audit).toHaveLength(1);
-    // The unknown address: no token, no mail row, no audit event naming it (give the background a moment).
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The unknown address: no token, no mail row, no audit event naming it (once the background work ran).
+    await server.running.container.get(BackgroundTasks).drain();
     expect(await db(`SELECT id FROM mail_outbox WHERE recipient = $1`, [unknown])).toEqual([]);
     expect(await db(`SELECT id FROM audit_events WHERE data::text LIKE $1`, [`%${unknown}%`])).toEqual([]);
     expect(catcher.to(unknown)).toEqual([]);
