@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { EmailTokens } from './email-tokens';
+import { PENDING_EMAIL_OF_U } from './email-tokens';
 
 export interface AccountEmailFacts {
   pendingEmail: string | null;
@@ -34,7 +34,7 @@ export class AccountEmailFactsLoader {
     this.pending = new Map();
     try {
       const rows: Array<{ id: string; has_password: boolean; pending_email: string | null }> = await this.dataSource.query(
-        `SELECT u.id, u.password_hash IS NOT NULL AS has_password, (${EmailTokens.PENDING_EMAIL_SQL}) AS pending_email
+        `SELECT u.id, u.password_hash IS NOT NULL AS has_password, (${PENDING_EMAIL_OF_U}) AS pending_email
            FROM users u WHERE u.id = ANY($1::uuid[])`,
         [[...batch.keys()]],
       );

@@ -19,6 +19,7 @@ export interface TokenHolder {
   userId: string;
   /** The address the link was mailed to. */
   email: string;
+  username: string | null;
 }
 
 /** A token is live while unused, not retired by a newer one, unexpired, and its address still the account's (a new address's link excepted). */
@@ -55,11 +56,8 @@ export class EmailTokens {
   /** The holder of a live token, without spending it (a reset checks the new password first). */
   async peek(token: unknown, kind: LinkMailKind): Promise<TokenHolder | null> {
     if (!plausible(token)) return null;
-    const rows: Array<{ user_id: string; email: string }> = await this.dataSource.query(
-      `SELECT t.user_id, t.email FROM email_tokens t, users u WHERE ${LIVE}`,
-      [sha256Hex(token), kind],
-    );
-    return rows[0] ? { userId: rows[0].user_id, email: rows[0].email } : null;
+    const rows: HolderRow[] = await this.dataSource.query(`SELECT ${HOLDER} FROM email_tokens t, users u WHERE ${LIVE}`, [sha256Hex(token), kind]);
+    return rows[0] ? holderOf(rows[0]) : null;
   }
 
   /**
@@ -68,24 +66,24 @@ export class EmailTokens {
    */
   async consume(m: EntityManager, token: unknown, kind: LinkMailKind): Promise<TokenHolder | null> {
     if (!plausible(token)) return null;
-    const [row] = await rowsOf<{ user_id: string; email: string }>(
-      m,
-      `UPDATE email_tokens t SET used_at = now() FROM users u WHERE ${LIVE} RETURNING t.user_id, t.email`,
-      [sha256Hex(token), kind],
-    );
-    return row ? { userId: row.user_id, email: row.email } : null;
+    const [row] = await rowsOf<HolderRow>(m, `UPDATE email_tokens t SET used_at = now() FROM users u WHERE ${LIVE} RETURNING ${HOLDER}`, [sha256Hex(token), kind]);
+    return row ? holderOf(row) : null;
   }
 
   /** Retires every live token of the account (its password was reset, its address changed). */
   async retireAll(m: EntityManager, userId: string): Promise<void> {
     await m.query('UPDATE email_tokens SET retired_at = now() WHERE user_id = $1 AND used_at IS NULL AND retired_at IS NULL', [userId]);
   }
-
-  /** The new address of the account's live email-change token, if any (User.pendingEmail). */
-  static readonly PENDING_EMAIL_SQL = `SELECT t.email FROM email_tokens t
-     WHERE t.user_id = u.id AND t.kind = 'confirm_email_change' AND t.used_at IS NULL AND t.retired_at IS NULL AND t.expires_at > now()
-     ORDER BY t.created_at DESC LIMIT 1`;
 }
+
+/** A subquery: the new address of the live email-change token of account `u`, if any (User.pendingEmail). */
+export const PENDING_EMAIL_OF_U = `SELECT t.email FROM email_tokens t
+   WHERE t.user_id = u.id AND t.kind = 'confirm_email_change' AND t.used_at IS NULL AND t.retired_at IS NULL AND t.expires_at > now()
+   ORDER BY t.created_at DESC LIMIT 1`;
+
+const HOLDER = 't.user_id, t.email, u.username';
+type HolderRow = { user_id: string; email: string; username: string | null };
+const holderOf = (row: HolderRow): TokenHolder => ({ userId: row.user_id, email: row.email, username: row.username });
 
 function plausible(token: unknown): token is string {
   return typeof token === 'string' && token.length > 0 && token.length <= MAX_TOKEN_INPUT_CHARS;

@@ -16,7 +16,7 @@ import { rowsOf } from '../sign-in/challenges';
 import type { BackgroundTasks } from './background-tasks';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';
-import type { EmailTokens } from './email-tokens';
+import type { EmailTokens, TokenHolder } from './email-tokens';
 
 /**
  * The lookup and mail of a reset request start at a random moment within this window, ms: the
@@ -66,19 +66,16 @@ export class PasswordReset {
     const holder = await this.tokens.peek(token, 'reset_password');
     if (!holder) throw CoreErrors.INVALID_TOKEN();
     // A refused password does not spend the token: the user tries another on the same page.
-    const [account]: Array<{ username: string | null }> = await this.dataSource.query('SELECT username FROM users WHERE id = $1', [holder.userId]);
-    const policyError = checkPassword('newPassword', typeof newPassword === 'string' ? newPassword : '', { email: holder.email, username: account?.username });
+    const policyError = checkPassword('newPassword', typeof newPassword === 'string' ? newPassword : '', holder);
     if (policyError) throw badUserInput([policyError]);
     const passwordHash = await this.c.hasher.hash(newPassword, request.ip);
 
     const outcome = await this.dataSource.transaction(async (m) => {
       const spent = await this.tokens.consume(m, token, 'reset_password');
       if (!spent) return null;
-      const [user] = await rowsOf<{ email: string; username: string | null }>(
-        m,
-        // The link proved the address; failed_logins is the consecutive-failure lock a reset ends.
-        `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_logins = 0, email_verified = true, updated_at = now()
-          WHERE id = $1 RETURNING email, username`,
+      // The link proved the address; failed_logins is the consecutive-failure lock a reset ends.
+      await m.query(
+        `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_logins = 0, email_verified = true, updated_at = now() WHERE id = $1`,
         [spent.userId, passwordHash],
       );
       // A pending email change or verification link dies with the old password (account recovery).
@@ -86,11 +83,11 @@ export class PasswordReset {
       await this.audit.record(m, { type: EmailEvent.PASSWORD_RESET, userId: spent.userId, ip: request.ip, userAgent: request.userAgent });
       const revoked = await this.c.sessions.revokeAllOfUser(m, spent.userId, SessionRevokedReason.PASSWORD_RESET, request);
       await this.c.notices.notify(m, spent.userId, 'password_changed');
-      return { revoked, user };
+      return { revoked, holder: spent };
     });
     if (!outcome) throw CoreErrors.INVALID_TOKEN();
     this.c.revocations.markRevoked(...outcome.revoked);
-    await this.clearPasswordLockouts(outcome.user);
+    await this.clearPasswordLockouts(outcome.holder);
     return true;
   }
 
@@ -107,8 +104,7 @@ export class PasswordReset {
    * The login counters of the identifiers the account is known by (its email and username). Not
    * the second factor's: a reset must not hand a mailbox thief fresh guesses at the 2FA code.
    */
-  private async clearPasswordLockouts(user: { email: string; username: string | null } | undefined): Promise<void> {
-    if (!user) return;
+  private async clearPasswordLockouts(user: TokenHolder): Promise<void> {
     const identifiers = [user.email, ...(user.username ? [user.username.toLowerCase()] : [])];
     try {
       await this.c.throttle.reset(identifiers.map((key) => ({ policy: PasswordLimit.BY_ACCOUNT, key })));

@@ -33,32 +33,26 @@ const VARIABLE_SETTING = 'MAIL_TEMPLATES_DIR';
  */
 export function loadTemplates(overrideDir?: string): MailTemplates {
   const overrides = overrideDir ? listOverrides(overrideDir) : new Set<string>();
+  const read = (file: string): string => readFileSync(join(overrides.has(file) ? overrideDir! : BUILT_IN_TEMPLATES_DIR, file), 'utf8');
+  const fail = (file: string, detail: string): never => {
+    if (overrides.has(file)) throw new ConfigError(VARIABLE_SETTING, `${file}: ${detail}`);
+    throw new Error(`built-in mail template ${file}: ${detail}`);
+  };
   const templates = new Map<MailKind, MailTemplate>();
   for (const kind of MAIL_KINDS) {
-    const read = (file: string): { body: string; origin: string } => {
-      const dir = overrides.has(file) ? overrideDir! : BUILT_IN_TEMPLATES_DIR;
-      return { body: readFileSync(join(dir, file), 'utf8'), origin: overrides.has(file) ? 'override' : 'built-in' };
-    };
-    const text = read(`${kind}.txt`);
-    const html = read(`${kind}.html`);
-    const fail = (origin: string, file: string, detail: string): never => {
-      if (origin === 'override') throw new ConfigError(VARIABLE_SETTING, `${file}: ${detail}`);
-      throw new Error(`built-in mail template ${file}: ${detail}`);
-    };
-    const subject = SUBJECT_LINE.exec(text.body);
-    if (!subject || !subject[1].trim()) fail(text.origin, `${kind}.txt`, 'must start with a "Subject: ..." line');
-    const template = { subject: subject![1].trim(), text: text.body.slice(subject![0].length), html: html.body };
+    const [textFile, htmlFile] = [`${kind}.txt`, `${kind}.html`];
+    const [text, html] = [read(textFile), read(htmlFile)];
     const allowed = new Set(variablesOf(kind));
-    for (const [file, origin, body] of [
-      [`${kind}.txt`, text.origin, text.body],
-      [`${kind}.html`, html.origin, html.body],
-    ] as const) {
+    for (const [file, body] of [[textFile, text], [htmlFile, html]]) {
       const problem = placeholderProblem(body, allowed);
-      if (problem) fail(origin, file, problem);
+      if (problem) fail(file, problem);
     }
+    const subject = SUBJECT_LINE.exec(text);
+    if (!subject || !subject[1].trim()) return fail(textFile, 'must start with a "Subject: ..." line');
+    const template = { subject: subject[1].trim(), text: text.slice(subject[0].length), html };
     if (isLinkMail(kind)) {
-      if (!template.text.split(/\r?\n/).some((line) => /^\s*\{\{\s*link\s*\}\}\s*$/.test(line))) fail(text.origin, `${kind}.txt`, 'must hold {{link}} on a line of its own');
-      if (!/\{\{\s*link\s*\}\}/.test(template.html)) fail(html.origin, `${kind}.html`, 'must hold {{link}}');
+      if (!template.text.split(/\r?\n/).some((line) => /^\s*\{\{\s*link\s*\}\}\s*$/.test(line))) fail(textFile, 'must hold {{link}} on a line of its own');
+      if (!/\{\{\s*link\s*\}\}/.test(html)) fail(htmlFile, 'must hold {{link}}');
     }
     templates.set(kind, template);
   }

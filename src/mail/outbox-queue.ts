@@ -69,10 +69,4 @@ export class OutboxQueue {
       [mail.id, mail.attempts, error.slice(0, LAST_ERROR_MAX_CHARS), delaySeconds ?? 0, delaySeconds === null, RETRY_HORIZON_SECONDS],
     );
   }
-
-  /** Mails not yet sent nor given up (the depth a monitor watches). */
-  async depth(): Promise<number> {
-    const [row]: Array<{ n: string }> = await this.dataSource.query('SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL');
-    return Number(row.n);
-  }
 }

@@ -34,6 +34,7 @@ describe('the pages over HTTP', () => {
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("require-trusted-types-for 'script'");
     expect(csp).not.toContain('unsafe');
     const html = await res.text();
     expect(html.length).toBeLessThan(3_000);
