@@ -1,11 +1,17 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ThrottlePolicy } from './abuse/throttle-policy';
 import type { Container } from './app/container';
-import type { HttpRoute } from './app/http-route';
 import type { Env } from './config/parse';
 import type { CoreConfig } from './config/core-config';
 import type { ErrorCatalogue } from './errors/app-error';
 import type { SecondFactor } from './sign-in/second-factor';
 import type { CleanupJob } from './maintenance/cleanup-job';
+
+/** A plain HTTP endpoint a module serves beside /graphql (a page, its script): exact path match. */
+export interface HttpRoute {
+  readonly path: string;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void;
+}
 
 /**
  * What a feature contributes to the service. A capability (a sign-in method, a second factor,
@@ -33,10 +39,10 @@ export interface FeatureModule<C = unknown> {
   readonly secretFields?: readonly string[];
   /** Pruning the hourly cleanup runs for the module's tables. */
   cleanupJobs?(config: C, core: CoreConfig): CleanupJob[];
-  /** Paths the module serves over HTTP besides /graphql (hosted pages), built once its services are registered. */
-  routes?(container: Container): HttpRoute[];
   /** Second factors the module provides to the sign-in pipeline. */
   secondFactors?(container: Container): SecondFactor[];
+  /** HTTP endpoints besides /graphql (after the security headers; the paths of the core win). */
+  routes?(container: Container, config: C): HttpRoute[];
   /** Started after every module registered (background work); stopped at shutdown, in reverse order. */
   start?(container: Container): Promise<void> | void;
   stop?(container: Container): Promise<void> | void;

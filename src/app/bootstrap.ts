@@ -68,7 +68,7 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     const schema = await buildBouncerSchema(c, c.get(UsersService));
     const verifier = { accessTokens: c.get(AccessTokenService), revocations: c.get(RevocationWatcher) };
     const keys = c.get(SigningKeysToken);
-    const routes = modules.flatMap((m) => m.routes?.(c) ?? []);
+    const routes = modules.flatMap((m) => m.routes?.(c, m.readConfig ? featureConfig(config, m) : undefined) ?? []);
     const app = await createHttpApp({ config, logger, dataSource, keys, verifier, routes }, schema, graphqlDocumentLimits(config.limits));
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);

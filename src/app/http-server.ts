@@ -13,9 +13,9 @@ import type { CoreConfig } from '../config/core-config';
 import { buildContext, type CredentialVerifier, type GraphQLContext } from '../context/context';
 import type { SigningKeys } from '../tokens/signing-keys';
 import { createFormatError } from '../errors/format-error';
+import type { HttpRoute } from '../module';
 import { headerMapOf, sendGraphQLResponse } from './apollo-node';
 import { clientAddress } from './client-address';
-import type { HttpRoute } from './http-route';
 import { Readiness } from './readiness';
 
 export interface GraphQLExtensions {
@@ -74,12 +74,11 @@ export interface HttpDependencies {
   dataSource: DataSource;
   keys: SigningKeys;
   verifier: CredentialVerifier;
-  /** Paths the feature modules serve (FeatureModule.routes), after the service's own. */
+  /** The modules' own endpoints (FeatureModule.routes). */
   routes?: readonly HttpRoute[];
 }
 
 const GRAPHQL_PATH = '/graphql';
-const OWN_PATHS = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/.well-known/jwks.json']);
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, apollographql-client-name, apollographql-client-version';
 const CORS_MAX_AGE_SECONDS = '600';
@@ -150,14 +149,10 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
   await apollo.start();
 
   const readiness = new Readiness(deps.dataSource);
-  const routes = new Map<string, HttpRoute>();
-  for (const route of deps.routes ?? []) {
-    if (routes.has(route.path) || OWN_PATHS.has(route.path)) throw new Error(`HTTP path ${route.path} is served twice`);
-    routes.set(route.path, route);
-  }
+  const routes = new Map((deps.routes ?? []).map((r) => [r.path, r]));
   const corsOrigins = new Set(config.corsOrigins);
   const securityHeaders = helmet({
-    // The Sandbox landing page loads Apollo's scripts; pages served by modules set their own strict policy.
+    // The Sandbox landing page loads Apollo's scripts; a module's own page sets its own policy.
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
     strictTransportSecurity: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { contentSecurityPolicy } from 'helmet';
-import type { HttpRoute } from '../app/http-route';
 import { LINK_MAILS } from '../mail/mail-kinds';
+import type { HttpRoute } from '../module';
 
 /** The pages and their assets, copied beside the compiled code by `npm run build`. */
 const PAGES_DIR = join(__dirname, 'pages');

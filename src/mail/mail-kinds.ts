@@ -15,7 +15,7 @@ export const NOTICE_MAILS: Readonly<Record<SecurityNotice, readonly string[]>> =
   password_changed: [],
   email_change_requested: ['newEmail'],
   two_factor_disabled: [],
-  passkey_added: [],
+  passkey_added: ['name'], // the passkey's name, as its owner gave it
 };
 
 export type LinkMailKind = keyof typeof LINK_MAILS;

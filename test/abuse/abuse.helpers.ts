@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { LOGIN, uniqueEmail } from '../support/accounts';
@@ -61,6 +61,7 @@ export async function buildService(): Promise<string> {
   const main = join(outDir, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`build produced no ${main}`);
   copyFileSync(join(process.cwd(), 'src', 'password', 'common-passwords.txt'), join(outDir, 'src', 'password', 'common-passwords.txt'));
+  for (const dir of [['mail', 'templates'], ['email', 'pages']]) cpSync(join(process.cwd(), 'src', ...dir), join(outDir, 'src', ...dir), { recursive: true });
   return outDir;
 }
 

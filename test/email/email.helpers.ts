@@ -62,4 +62,3 @@ export function strongPassword(): string {
   return `New-pass ${randomBytes(6).toString('hex')} word`;
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,3 +1,4 @@
+import { SecurityNoticesToken } from '../../src/mail/security-notices';
 import { registerAccount } from '../support/accounts';
 import { operation } from '../support/operations';
 import { codeOf, type TestServer } from '../support/test-server';
@@ -58,4 +59,22 @@ test('positive control: the check above does find a token in a link mail', async
   const account = await registerAccount(server);
   const link = await catcher.latest(account.email, SUBJECT.verify);
   expect(() => expectNoToken(link)).toThrow();
+});
+
+test('a module queues a notice in its own transaction (the passkeys module: passkey_added with its name, escaped in HTML)', async () => {
+  const account = await registerAccount(server);
+  const notices = server.running.container.get(SecurityNoticesToken);
+  await server.running.services.dataSource
+    .transaction(async (m) => {
+      await notices.notify(m, account.id, 'passkey_added', { name: 'rolled back' });
+      throw new Error('the change fails');
+    })
+    .catch(() => undefined);
+  await server.running.services.dataSource.transaction((m) => notices.notify(m, account.id, 'passkey_added', { name: 'Ada\'s <YubiKey>' }));
+  const notice = await catcher.latest(account.email, /^A passkey was added/);
+  expect(notice.text).toContain('"Ada\'s <YubiKey>"');
+  expect(notice.html).toContain('Ada&#39;s &lt;YubiKey&gt;');
+  expectNoToken(notice);
+  expect(catcher.to(account.email).filter((m) => m.text.includes('rolled back'))).toEqual([]);
+  expect(await db(`SELECT id FROM mail_outbox WHERE recipient = $1 AND kind = 'passkey_added'`, [account.email])).toHaveLength(1);
 });
