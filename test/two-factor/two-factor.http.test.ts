@@ -168,7 +168,7 @@ describe('login with the second factor', () => {
     const { authenticator } = await enrol(server, account);
 
     const login = await server.gql(LOGIN, { input: { identifier: account.email, password: account.password } });
-    expect(login.data?.login).toEqual({ __typename: 'TwoFactorChallenge', challengeToken: expect.any(String), expiresIn: 300 });
+    expect(login.data?.login).toEqual({ __typename: 'TwoFactorChallenge', challengeToken: expect.any(String), expiresIn: 300, methods: ['TOTP', 'RECOVERY_CODE'] });
     const challengeToken = login.data!.login.challengeToken as string;
     expect(challengeToken.length).toBeGreaterThanOrEqual(43);
 
