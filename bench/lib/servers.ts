@@ -98,6 +98,10 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     IP_FAILURES_PER_WINDOW: '1000000',
     REGISTRATIONS_PER_WINDOW: '1000000',
     TWO_FACTOR_LOCK_AFTER_FAILURES: '100',
+    // Required in production. Nothing listens on the discard port: registrations' mail waits in the outbox.
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    APP_URL: `http://127.0.0.1:${port}`,
+    MAIL_FROM: 'bench@localhost',
   });
   const { child } = await forkChild({ name: options.name, script: SERVICE_MAIN, env, execArgv: ['-r', PROBE_SCRIPT], ready: /Bouncer ready at (\S+)/ });
   return wrap(options.name, child, `http://127.0.0.1:${port}`);

@@ -137,6 +137,18 @@ export class Throttle {
     await attempt.succeeded();
   }
 
+  /** Forgets every count, hold and lock of these keys (a password reset ends a run of failures). */
+  async reset(checks: ThrottleCheck[]): Promise<void> {
+    await this.guard('reset', async () => {
+      for (const check of checks) {
+        if (check.key === null) continue;
+        const hashed = sha256Hex(check.key);
+        const { limiters } = this.declared(check.policy);
+        await Promise.all([limiters.count.delete(hashed), limiters.hold?.delete(hashed), limiters.lock?.delete(hashed)]);
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.store.close();
   }

@@ -19,6 +19,7 @@ import { openDataSource, resolveDatabase } from './database';
 import { createHttpApp } from './http-server';
 import { compose, type KernelOptions } from './kernel';
 import { modules } from './modules';
+import { ServiceOrigin } from './service-origin';
 import { SigningKeysToken } from './tokens';
 
 export interface RunningBouncer {
@@ -43,13 +44,17 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
   const database = await resolveDatabase(config, logger);
   const dataSource = openDataSource({ url: database.url, poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs });
   let container: Container | undefined;
+  const started: Array<(typeof modules)[number]> = [];
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
     container = await compose(config, logger, dataSource, secrets, options);
     const c = container;
     await c.get(RevocationWatcher).start();
-    for (const module of modules) await module.start?.(c);
+    for (const module of modules) {
+      await module.start?.(c);
+      started.push(module);
+    }
     const cleanup = c.set(
       CleanupService,
       new CleanupService(dataSource, {
@@ -73,6 +78,7 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
     });
     const port = (app.server.address() as AddressInfo).port;
     const scheme = config.tlsCertFile ? 'https' : 'http';
+    c.get(ServiceOrigin).set(`${scheme}://localhost:${port}`);
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
@@ -98,6 +104,8 @@ export async function startBouncer(config: Config, logger: Logger = createLogger
       stop,
     };
   } catch (error) {
+    // Background work already started (timers, listening connections) must not outlive a failed start.
+    for (const module of started.reverse()) await Promise.resolve(module.stop?.(container!)).catch(() => undefined);
     if (container?.has(Throttle)) await container.get(Throttle).close().catch(() => undefined);
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     await database.embedded?.stop().catch(() => undefined);

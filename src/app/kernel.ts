@@ -16,6 +16,7 @@ import { Clock } from './clock';
 import { featureConfig, type Config } from './config';
 import { Container } from './container';
 import { modules } from './modules';
+import { ServiceOrigin } from './service-origin';
 import { CoreConfigToken, LoggerToken, ModulesToken, SigningKeysToken } from './tokens';
 
 /** Seconds of clock difference forgiven between instances (also in access-token verification). */
@@ -43,6 +44,7 @@ export async function compose(config: Config, logger: Logger, dataSource: DataSo
   c.set(ModulesToken, modules);
   c.set(DataSource, dataSource);
   c.set(Clock, new Clock());
+  c.set(ServiceOrigin, new ServiceOrigin());
   c.set(Sql, Sql.of(dataSource));
   c.set(SigningKeysToken, loadSigningKeys(secrets.jwtPrivateKeyPem, config.jwtPreviousPublicKeysPem));
   c.set(Encryptor, new Encryptor(secrets.encryptionKey, config.encryptionPreviousKeys));

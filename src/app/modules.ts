@@ -1,4 +1,6 @@
 import { adminModule } from '../admin/admin.module';
+import { emailModule } from '../email/email.module';
+import { mailModule } from '../mail/mail.module';
 import type { FeatureModule } from '../module';
 import { passkeysModule } from '../passkeys/passkeys.module';
 import { oauthModule } from '../oauth/oauth.module';
@@ -14,4 +16,16 @@ import { usersModule } from '../users/users.module';
  * registered). A new capability is a folder, a line here and its migration.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const modules: ReadonlyArray<FeatureModule<any>> = [usersModule, sessionsModule, signInModule, passwordModule, twoFactorModule, passkeysModule, oauthModule, observabilityModule, adminModule];
+export const modules: ReadonlyArray<FeatureModule<any>> = [
+  mailModule,
+  usersModule,
+  sessionsModule,
+  signInModule,
+  passwordModule,
+  twoFactorModule,
+  emailModule,
+  passkeysModule,
+  oauthModule,
+  observabilityModule,
+  adminModule,
+];

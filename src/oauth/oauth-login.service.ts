@@ -1,3 +1,4 @@
+import type { AccountCreatedHooks } from '../users/account-created';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Throttle } from '../abuse/throttle';
 import type { AuditService } from '../audit/audit.service';
@@ -34,6 +35,8 @@ export class OAuthLoginService {
     private readonly signIn: SignInService,
     private readonly audit: AuditService,
     private readonly throttle: Throttle,
+    /** Work of other modules on a new account (the email module's verification mail for an unverified address). */
+    private readonly accountCreated: AccountCreatedHooks,
   ) {}
 
   async complete(input: CallbackInput, request: RequestInfo): Promise<SignInResult> {
@@ -94,6 +97,7 @@ export class OAuthLoginService {
       identity.emailVerified,
     ]);
     const linkId = await this.insertLink(m, created.id, provider, identity);
+    await this.accountCreated.run(m, created, request);
     await this.audit.record(
       m,
       { ...base, type: OAuthEvent.ACCOUNT_CREATED, userId: created.id, data: { provider, linkedAccountId: linkId, emailVerified: identity.emailVerified } },

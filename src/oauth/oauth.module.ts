@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { AccountCreatedHooks } from '../users/account-created';
 import { Throttle } from '../abuse/throttle';
 import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
@@ -52,7 +53,7 @@ export const oauthModule = defineModule<OAuthConfig>({
     const providers = c.set(ProviderRegistry, ProviderRegistry.fromConfig(config, c.get(LoggerToken)));
     const store = new OAuthFlowStore(dataSource, c.get(Encryptor));
     const flows = c.set(OAuthFlowService, new OAuthFlowService(providers, store, c.get(Throttle), c.get(LoggerToken), config));
-    const login = c.set(OAuthLoginService, new OAuthLoginService(dataSource, flows, c.get(SignInService), c.get(AuditService), c.get(Throttle)));
+    const login = c.set(OAuthLoginService, new OAuthLoginService(dataSource, flows, c.get(SignInService), c.get(AuditService), c.get(Throttle), c.get(AccountCreatedHooks)));
     const links = c.set(LinkedAccountsService, new LinkedAccountsService(dataSource, flows, c.get(AuditService), () => signInMethodCounters(c)));
     // Other modules that remove a way in (passkeys) count this module's links before removing the last one.
     addSignInMethodCounter(c, { name: OAUTH_METHOD_COUNTER, count: countLinks });

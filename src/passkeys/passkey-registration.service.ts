@@ -56,8 +56,7 @@ export class PasskeyRegistration {
     private readonly audit: AuditService,
     private readonly throttle: Throttle,
     private readonly rejections: PasskeyRejections,
-    /** The mail module's notices; null until that module is in the list. */
-    private readonly notices: SecurityNotices | null,
+    private readonly notices: SecurityNotices,
     /** The other ways into an account (OAuth links, ...), asked before the last passkey of a passwordless account goes. */
     private readonly otherMethods: () => readonly SignInMethodCounter[] = () => [],
   ) {}
@@ -158,7 +157,7 @@ export class PasskeyRegistration {
       data: { passkeyId: row.id, name: row.name, aaguid: credential.aaguid, backedUp: credential.backedUp },
     });
     // Queued in this transaction (an outbox): the notice goes out if and only if the passkey is stored.
-    await this.notices?.notify(m, viewer.userId, 'passkey_added', { name: row.name });
+    await this.notices.notify(m, viewer.userId, 'passkey_added', { name: row.name });
     return { kind: 'added', row };
   }
 

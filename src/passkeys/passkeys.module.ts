@@ -58,8 +58,8 @@ export const passkeysModule = defineModule<PasskeysConfig>({
     const ceremonies = c.set(Ceremonies, new Ceremonies(dataSource));
     const webauthn = c.set(WebAuthn, new WebAuthn(config));
     const rejections = new PasskeyRejections(c.get(AuditService), c.get(LoggerToken));
-    // TODO(lead, at merge with the mail module): make this unconditional, c.get(SecurityNoticesToken).
-    const notices = c.has(SecurityNoticesToken) ? c.get(SecurityNoticesToken) : null;
+    // The mail module comes first in the list: a new passkey is always announced.
+    const notices = c.get(SecurityNoticesToken);
     const registration = c.set(
       PasskeyRegistration,
       new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, () => signInMethodCounters(c)),

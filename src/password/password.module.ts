@@ -2,10 +2,12 @@ import { DataSource } from 'typeorm';
 import { Throttle } from '../abuse/throttle';
 import { AuditService } from '../audit/audit.service';
 import { Sql } from '../db/sql';
+import { SecurityNoticesToken } from '../mail/security-notices';
 import { defineModule } from '../module';
 import { RevocationWatcher } from '../sessions/revocation-watcher';
 import { SessionsService } from '../sessions/sessions.service';
 import { SignInService } from '../sign-in/sign-in.service';
+import { AccountCreatedHooks } from '../users/account-created';
 import { PasswordCheck } from './password-check';
 import { passwordPolicies, readPasswordConfig, type PasswordConfig } from './password.config';
 import { PasswordErrors } from './password.errors';
@@ -29,7 +31,10 @@ export const passwordModule = defineModule<PasswordConfig>({
     const check = c.set(PasswordCheck, new PasswordCheck(c.get(DataSource), hasher, c.get(Throttle), config));
     const passwords = c.set(
       PasswordService,
-      new PasswordService(c.get(DataSource), c.get(Sql), hasher, check, c.get(SignInService), c.get(SessionsService), c.get(RevocationWatcher), c.get(AuditService), c.get(Throttle)),
+      new PasswordService(c.get(DataSource), c.get(Sql), hasher, check, c.get(SignInService), c.get(SessionsService), c.get(RevocationWatcher), c.get(AuditService), c.get(Throttle), {
+        accountCreated: c.get(AccountCreatedHooks),
+        notices: c.get(SecurityNoticesToken),
+      }),
     );
     c.set(PasswordResolver, new PasswordResolver(passwords));
   },

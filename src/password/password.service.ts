@@ -3,6 +3,7 @@ import type { Throttle } from '../abuse/throttle';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
+import type { SecurityNotices } from '../mail/security-notices';
 import { badUserInput } from '../errors/core-errors';
 import type { FieldError } from '../errors/app-error';
 import type { RevocationWatcher } from '../sessions/revocation-watcher';
@@ -11,6 +12,7 @@ import type { AuthPayload } from '../sessions/auth-payload.type';
 import { SIGN_IN_COLUMNS, type SignInAccount, type SignInService } from '../sign-in/sign-in.service';
 import { signInMethod } from '../sign-in/sign-in-method';
 import type { SignInResult } from '../sign-in/sign-in.types';
+import type { AccountCreatedHooks } from '../users/account-created';
 import { UserEntity } from '../users/user.entity';
 import { checkEmail, checkUsername, normalizeEmail } from './credentials.validation';
 import { PASSWORD_ACCOUNT_COLUMNS, MAX_PASSWORD_INPUT_CHARS, type PasswordAccount, type PasswordCheck } from './password-check';
@@ -25,6 +27,14 @@ import { checkPassword } from './password-policy';
 export const PASSWORD_METHOD = signInMethod('password');
 
 const MAX_IDENTIFIER_CHARS = 254;
+
+/** What an account change owes other modules, in its own transaction. */
+export interface PasswordSideEffects {
+  /** Run when register creates an account (the verification mail). */
+  accountCreated: AccountCreatedHooks;
+  /** The owner hears of a password change (a notice mail). */
+  notices: SecurityNotices;
+}
 const PG_UNIQUE_VIOLATION = '23505';
 
 /** Registration, password sign-in, the password re-check of a signed-in user, and password change. */
@@ -39,6 +49,7 @@ export class PasswordService {
     private readonly revocations: RevocationWatcher,
     private readonly audit: AuditService,
     private readonly throttle: Throttle,
+    private readonly effects: PasswordSideEffects,
   ) {}
 
   async register(input: RegisterInput, request: RequestInfo): Promise<AuthPayload> {
@@ -69,6 +80,7 @@ export class PasswordService {
         throw uniqueViolation(error) ?? error;
       }
       await this.audit.record(m, { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent });
+      await this.effects.accountCreated.run(m, account, request);
       // A new account has no second factor: the pipeline opens its first session in this transaction.
       return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false })) as AuthPayload;
     });
@@ -104,6 +116,7 @@ export class PasswordService {
     const revoked = await this.dataSource.transaction(async (m) => {
       await m.update(UserEntity, { id: userId }, { passwordHash, passwordChangedAt: () => 'now()' });
       await this.audit.record(m, { type: PasswordEvent.PASSWORD_CHANGED, userId, sessionId, ip: request.ip, userAgent: request.userAgent });
+      await this.effects.notices.notify(m, userId, 'password_changed');
       return this.sessions.revokeAllOfUser(m, userId, SessionRevokedReason.PASSWORD_CHANGED, request, sessionId);
     });
     this.revocations.markRevoked(...revoked);

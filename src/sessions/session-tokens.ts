@@ -7,7 +7,7 @@ export class SessionTokens {
   constructor(private readonly accessTokens: AccessTokenService) {}
 
   payload(user: UserRow, session: { sessionId: string; refreshToken: string; expiresAt: Date }): AuthPayload {
-    const access = this.accessTokens.issue(user.id, session.sessionId, user.roles, session.expiresAt);
+    const access = this.accessTokens.issue(user.id, session.sessionId, user.roles, session.expiresAt, user.email_verified);
     return Object.assign(new AuthPayload(), {
       accessToken: access.token,
       tokenType: 'Bearer',

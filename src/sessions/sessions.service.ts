@@ -15,6 +15,7 @@ export const SessionRevokedReason = {
   LOGOUT_ALL: 'logout_all',
   REVOKED_BY_USER: 'revoked_by_user',
   PASSWORD_CHANGED: 'password_changed',
+  PASSWORD_RESET: 'password_reset',
   REFRESH_TOKEN_REUSE: 'refresh_token_reuse',
   EXPIRED: 'expired',
   /** Opening a session beyond SESSION_MAX_PER_USER ends the least recently used ones. */

@@ -37,11 +37,14 @@ export class AccessTokenService {
     private readonly options: AccessTokenOptions,
   ) {}
 
-  /** Signs a token that ends no later than its session does. Returns it with its lifetime in seconds. */
-  issue(userId: string, sessionId: string, roles: Role[], sessionEndsAt: Date): { token: string; expiresIn: number } {
+  /**
+   * Signs a token that ends no later than its session does. Returns it with its lifetime in seconds.
+   * `email_verified` is for other services (CONTRACT.md, Email); this service reads the database.
+   */
+  issue(userId: string, sessionId: string, roles: Role[], sessionEndsAt: Date, emailVerified = false): { token: string; expiresIn: number } {
     const now = Math.floor(Date.now() / 1000);
     const exp = Math.min(now + this.options.ttlSeconds, Math.floor(sessionEndsAt.getTime() / 1000));
-    const token = jwt.sign({ sid: sessionId, roles, iat: now, exp }, this.keys.privateKey, {
+    const token = jwt.sign({ sid: sessionId, roles, email_verified: emailVerified, iat: now, exp }, this.keys.privateKey, {
       algorithm: this.keys.alg,
       keyid: this.keys.kid,
       header: { alg: this.keys.alg, kid: this.keys.kid, typ: ACCESS_TOKEN_TYP },

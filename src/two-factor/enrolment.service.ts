@@ -7,6 +7,7 @@ import type { Viewer } from '../context/viewer';
 import type { Encryptor } from '../crypto/encryption';
 import type { Sql } from '../db/sql';
 import { CoreErrors } from '../errors/core-errors';
+import type { SecurityNotices } from '../mail/security-notices';
 import { rowsOf } from '../sign-in/challenges';
 import { eventBase, type SecondFactorCheck } from '../sign-in/second-factor-check';
 import { SignInEvent } from '../sign-in/sign-in.events';
@@ -40,6 +41,7 @@ export class TwoFactorEnrolment {
     private readonly recoveryCodes: RecoveryCodeFactor,
     private readonly secondFactor: SecondFactorCheck,
     private readonly audit: AuditService,
+    private readonly notices: SecurityNotices,
     private readonly issuer: string,
   ) {}
 
@@ -111,6 +113,7 @@ export class TwoFactorEnrolment {
       );
       await m.query('DELETE FROM recovery_codes WHERE user_id = $1', [viewer.userId]);
       await this.audit.record(m, { ...eventBase(viewer, request), type: TwoFactorEvent.TWO_FACTOR_DISABLED, data: { secondFactor: method.toLowerCase() } });
+      await this.notices.notify(m, viewer.userId, 'two_factor_disabled');
       return true;
     });
   }

@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { str, type Env } from '../config/parse';
 import { Encryptor } from '../crypto/encryption';
 import { Sql } from '../db/sql';
+import { SecurityNoticesToken } from '../mail/security-notices';
 import { defineModule } from '../module';
 import { PasswordService } from '../password/password.service';
 import { SecondFactorCheck } from '../sign-in/second-factor-check';
@@ -39,6 +40,7 @@ export const twoFactorModule = defineModule<TwoFactorConfig>({
       c.get(RecoveryCodeFactor),
       c.get(SecondFactorCheck),
       c.get(AuditService),
+      c.get(SecurityNoticesToken),
       config.issuer,
     );
     c.set(TwoFactorResolver, new TwoFactorResolver(c.set(TwoFactorEnrolment, enrolment)));

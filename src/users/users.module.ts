@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { Sql } from '../db/sql';
 import { defineModule } from '../module';
 import { RevocationWatcher } from '../sessions/revocation-watcher';
+import { AccountCreatedHooks } from './account-created';
 import { AccountLock1733100000000 } from './migrations/1733100000000-account-lock';
 import { UserEntity } from './user.entity';
 import { UserEvent } from './user.events';
@@ -17,6 +18,7 @@ export const usersModule = defineModule({
   auditEvents: Object.values(UserEvent),
   resolvers: [UsersResolver],
   register(c) {
+    c.set(AccountCreatedHooks, new AccountCreatedHooks());
     const users = c.set(UsersService, new UsersService(c.get(DataSource), c.get(Sql), c.get(AuditService), c.get(RevocationWatcher)));
     c.set(UsersResolver, new UsersResolver(users));
   },

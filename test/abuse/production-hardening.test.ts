@@ -44,6 +44,10 @@ function productionEnv(): Record<string, string> {
     CORS_ORIGINS: APP_ORIGIN,
     WEBAUTHN_RP_ID: 'app.example.com',
     WEBAUTHN_ORIGINS: APP_ORIGIN,
+    // Required in production; nothing listens there, so mail only waits in the outbox.
+    SMTP_URL: 'smtp://127.0.0.1:9',
+    APP_URL: APP_ORIGIN,
+    MAIL_FROM: 'no-reply@example.com',
   };
 }
 

@@ -51,6 +51,9 @@ test('wires an environment the service accepts in production, pointing at the co
   const secrets = {
     JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SMTP_URL: 'smtp://mailer:secret@mail.example.com:587',
+    APP_URL: 'https://app.example.com',
+    MAIL_FROM: 'Bouncer <no-reply@example.com>',
   };
   const expanded = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, expand(String(v), secrets)]));
   const config = loadConfig(expanded);
@@ -64,6 +67,7 @@ test('refuses to start the stack without the production secrets instead of gener
   const env = bouncer();
   expect(() => expand(env.JWT_PRIVATE_KEY, {})).toThrow(/JWT_PRIVATE_KEY/);
   expect(() => expand(env.ENCRYPTION_KEY, {})).toThrow(/ENCRYPTION_KEY/);
+  for (const name of ['SMTP_URL', 'APP_URL', 'MAIL_FROM']) expect(() => expand(env[name], {})).toThrow(new RegExp(name));
 });
 
 test('the Dockerfile builds with the lock file and runs the compiled service as a non-root user', () => {

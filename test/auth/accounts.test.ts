@@ -141,7 +141,7 @@ describe('login', () => {
       'SELECT type FROM audit_events WHERE user_id = $1 ORDER BY id',
       [account.id],
     );
-    expect(rows.map((r) => r.type)).toEqual(['user.registered', 'login.failed', 'login.succeeded']);
+    expect(rows.map((r) => r.type)).toEqual(['user.registered', 'user.email_verification_sent', 'login.failed', 'login.succeeded']);
   });
 });
 

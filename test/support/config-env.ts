@@ -2,7 +2,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/app/config';
 import { ConfigError } from '../../src/config/parse';
 
-/** The least a production start needs: fresh keys, no database (config does not connect). */
+/** The least a production start needs: fresh keys, a mail server, no database (config does not connect). */
 export function productionEnv(): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -11,6 +11,9 @@ export function productionEnv(): Record<string, string> {
     // Passkeys are bound to a domain that production must name (or take from APP_URL).
     WEBAUTHN_RP_ID: 'app.example.com',
     WEBAUTHN_ORIGINS: 'https://app.example.com',
+    SMTP_URL: 'smtp://mail.example.com:587',
+    APP_URL: 'https://app.example.com',
+    MAIL_FROM: 'Bouncer <no-reply@example.com>',
   };
 }
 

@@ -505,6 +505,7 @@ describe('audit trail', () => {
 
     expect(await auditTypes(server, account.id)).toEqual([
       'user.registered',
+      'user.email_verification_sent',
       'two_factor.enabled',
       'login.two_factor_challenged',
       'two_factor.challenge_failed',
