@@ -106,7 +106,7 @@ describe('myAuditEvents', () => {
     expect(rows.length).toBe(ids.length);
     expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([user.id]));
     const types = (await server.gql(OPS.myAuditEvents, {}, user.accessToken)).data!.myAuditEvents.nodes.map((n: { type: string }) => n.type);
-    expect(types).toEqual(['login.failed', 'user.registered']);
+    expect(types).toEqual(['login.failed', 'user.email_verification_sent', 'user.registered']);
     expect(codeOf(await server.gql(OPS.myAuditEvents, {}))).toBe('UNAUTHENTICATED');
   });
 });

@@ -83,7 +83,13 @@ function bouncer(): Record<string, string> {
 
 describe('the observability profile', () => {
   const { bouncer: service, prometheus, grafana } = compose.services;
-  const secrets = { JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), ENCRYPTION_KEY: randomBytes(32).toString('base64') };
+  const secrets = {
+    JWT_PRIVATE_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SMTP_URL: 'smtp://mailer:secret@mail.example.com:587',
+    APP_URL: 'https://app.example.com',
+    MAIL_FROM: 'Bouncer <no-reply@example.com>',
+  };
   const config = () => loadConfig(Object.fromEntries(Object.entries(bouncer()).map(([k, v]) => [k, expand(String(v), secrets)])));
   /** The host path a service mounts at `target`. */
   const mountOf = (s: ComposeService, target: string): string => {

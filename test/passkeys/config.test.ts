@@ -4,7 +4,8 @@ import { productionEnv, refusedVariable } from '../support/config-env';
 
 const passkeys = (env: Record<string, string>) => featureConfig(loadConfig(env), passkeysModule);
 const production = (): Record<string, string> => {
-  const { WEBAUTHN_RP_ID: _r, WEBAUTHN_ORIGINS: _o, ...env } = productionEnv();
+  // Without APP_URL, whose host and origin would be the defaults.
+  const { WEBAUTHN_RP_ID: _r, WEBAUTHN_ORIGINS: _o, APP_URL: _a, ...env } = productionEnv();
   return env;
 };
 
@@ -19,10 +20,13 @@ test('APP_URL gives the RP ID (its host) and the origin (its own), in developmen
   expect(refusedVariable({ APP_URL: 'not a url' })).toBe('APP_URL');
 });
 
-test('production without APP_URL refuses to start until WEBAUTHN_RP_ID and WEBAUTHN_ORIGINS are set, naming each', () => {
-  expect(refusedVariable(production())).toBe('WEBAUTHN_RP_ID');
-  expect(refusedVariable({ ...production(), WEBAUTHN_RP_ID: 'example.com' })).toBe('WEBAUTHN_ORIGINS');
-  expect(refusedVariable({ ...production(), WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://example.com' })).toBeUndefined();
+test('production needs APP_URL (the mail module refuses to start without it), and the RP follows it unless WEBAUTHN_* say otherwise', () => {
+  expect(refusedVariable(production())).toBe('APP_URL');
+  expect(passkeys({ ...production(), APP_URL: 'https://app.example.com' })).toMatchObject({ rpId: 'app.example.com', origins: ['https://app.example.com'] });
+  expect(passkeys({ ...production(), APP_URL: 'https://app.example.com', WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://example.com' })).toMatchObject({
+    rpId: 'example.com',
+    origins: ['https://example.com'],
+  });
 });
 
 test('several origins on the RP ID and its subdomains are accepted; any other pairing is refused at start', () => {
