@@ -80,8 +80,10 @@ export class PasswordService {
     if (!identifier || identifier.length > MAX_IDENTIFIER_CHARS || !input.password || input.password.length > MAX_PASSWORD_INPUT_CHARS) {
       throw PasswordErrors.INVALID_CREDENTIALS();
     }
-    const account = await this.check.check(identifier, await this.findForLogin(identifier), input.password, request, true);
-    await this.throttle.count([{ policy: PasswordLimit.SUCCESSES_BY_ACCOUNT, key: account.id }]);
+    const found = await this.findForLogin(identifier);
+    // Successes count on a limit of their own (session floods), settled with the attempt in one round trip.
+    const successes = found ? [{ policy: PasswordLimit.SUCCESSES_BY_ACCOUNT, key: found.id }] : [];
+    const account = await this.check.check(identifier, found, input.password, request, true, successes);
     if (account.password_hash && this.hasher.needsRehash(account.password_hash)) await this.rehash(account.id, input.password);
     return this.signIn.complete(account, PASSWORD_METHOD, request);
   }
