@@ -122,8 +122,10 @@ export class Throttle {
 
   /** @internal Attempt's verdicts. */
   async afterSuccess(taken: Taken[], then: CounterSpec[]): Promise<void> {
-    const settled = taken.map((spec) => ({ spec, mode: spec.onSuccess }));
+    // A point a policy keeps needs no call to the store.
+    const settled = taken.filter((spec) => spec.onSuccess !== 'keep').map((spec) => ({ spec, mode: spec.onSuccess }));
     if (then.length === 0) {
+      if (settled.length === 0) return;
       try {
         await this.store.settle(settled, []);
       } catch (error) {

@@ -68,9 +68,10 @@ export class PasswordService {
       } catch (error) {
         throw uniqueViolation(error) ?? error;
       }
-      await this.audit.record(m, { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent });
-      // A new account has no second factor: the pipeline opens its first session in this transaction.
-      return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false })) as AuthPayload;
+      // A new account has no second factor: the pipeline opens its first session in this transaction,
+      // with the registration's audit row in the session's statement.
+      const registered = { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent };
+      return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false, audit: [registered] })) as AuthPayload;
     });
   }
 

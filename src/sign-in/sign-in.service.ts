@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Throttle } from '../abuse/throttle';
-import type { AuditService } from '../audit/audit.service';
+import type { AuditRecord, AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
 import { Statement } from '../db/statement';
@@ -30,6 +30,8 @@ export interface CompleteOptions {
   manager?: EntityManager;
   /** Audit the success as login.succeeded (default); register records its own event instead. */
   auditSuccess?: boolean;
+  /** Further audit rows to commit with the session, in its statement (register: user.registered). */
+  audit?: AuditRecord[];
 }
 
 type ChallengeOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'invalid_token' } | { kind: 'wrong_answer' };
@@ -59,10 +61,12 @@ export class SignInService {
     if (account.two_factor_enabled && !method.provesSecondFactor) {
       return this.challenges.issue(account.id, await this.factors.methodsOf(account, this.dataSource), request);
     }
-    const audit =
-      options.auditSuccess === false
+    const audit = [
+      ...(options.audit ?? []),
+      ...(options.auditSuccess === false
         ? []
-        : [{ type: SignInEvent.LOGIN_SUCCEEDED, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { method: method.name } }];
+        : [{ type: SignInEvent.LOGIN_SUCCEEDED, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { method: method.name } }]),
+    ];
     // One statement in the common case: the session, its first token and the audit row commit together.
     return this.tokens.payload(account, await this.sessions.openAudited(account.id, request, audit, options.manager));
   }
