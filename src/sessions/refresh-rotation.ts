@@ -29,7 +29,8 @@ const U = USER_COLUMNS.split(', ')
  * - `cur` retires the token only if it is still current (the same re-check: of racing refreshes
  *   with one token exactly one rotates; the others change nothing but the session's last use, and
  *   take the grace path), keeping an encrypted copy of its successor for the grace window;
- * - `ins` stores the successor's hash, `grace` drops older grace copies of the session.
+ * - `ins` stores the successor's hash; `grace` drops the grace copy the predecessor kept (only the
+ *   token just retired keeps one), found through its successor_id, not a scan of the session's tokens.
  * No row comes back when the token was not rotated; `known` tells a retired token from garbage.
  */
 const ROTATE = `
@@ -45,8 +46,7 @@ WITH s AS (
 ), ins AS (
   INSERT INTO refresh_tokens (id, session_id, token_hash) SELECT $4::uuid, session_id, $6 FROM cur
 ), grace AS (
-  UPDATE refresh_tokens SET successor_enc = NULL
-   WHERE session_id = (SELECT session_id FROM cur) AND id <> (SELECT id FROM cur) AND successor_enc IS NOT NULL
+  UPDATE refresh_tokens SET successor_enc = NULL WHERE successor_id = (SELECT id FROM cur) AND successor_enc IS NOT NULL
 )
 SELECT r.*, (r.session_id IS NOT NULL OR EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1)) AS known
   FROM (SELECT 1) AS one

@@ -5,7 +5,7 @@ import { CoreConfigToken } from '../app/tokens';
 import { Sql } from '../db/sql';
 import { defineModule } from '../module';
 import { AccessTokenService } from '../tokens/access-token.service';
-import { SessionOpenSlot1733200000001 } from './migrations/1733200000001-session-open-slot';
+import { SessionWritePaths1733200000001 } from './migrations/1733200000001-session-write-paths';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { RevocationWatcher } from './revocation-watcher';
 import { SessionEntity } from './session.entity';
@@ -21,7 +21,7 @@ const ENDED_SESSION_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 export const sessionsModule = defineModule({
   name: 'sessions',
   entities: [SessionEntity, RefreshTokenEntity],
-  migrations: [SessionOpenSlot1733200000001],
+  migrations: [SessionWritePaths1733200000001],
   auditEvents: Object.values(SessionEvent),
   secretFields: ['refreshToken', 'accessToken'],
   resolvers: [SessionsResolver],
