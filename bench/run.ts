@@ -20,6 +20,7 @@ import { poolSweep } from './scenarios/pool-sweep';
 import { queryLadder } from './scenarios/query-ladder';
 import { refreshScenario } from './scenarios/refresh';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
+import { statementsScenario } from './scenarios/statements';
 import { twoFactorScenario } from './scenarios/two-factor';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -97,6 +98,7 @@ const SECTIONS: Section[] = [
   ['login', loginLadder],
   ['refresh', refreshScenario],
   ['2fa', twoFactorScenario],
+  ['statements', statementsScenario],
   ['mixed', mixedScenario],
   ['pool', poolSweep],
   ['scale', scaleScenario],
@@ -139,7 +141,7 @@ async function main(): Promise<number> {
     if (options.profile) mkdirSync(PROFILE_DIR, { recursive: true });
     const dbUrl = database.url;
     const startMain = (): Promise<BenchServer> =>
-      startService({ name: 'service', databaseUrl: dbUrl, jwtPrivateKeyPem: keys.jwtPrivateKeyPem, encryptionKey: keys.encryptionKey, bcryptRounds: options.bcryptRounds, bcryptConcurrency: options.bcryptConcurrency, countQueries: options.profile });
+      startService({ name: 'service', databaseUrl: dbUrl, jwtPrivateKeyPem: keys.jwtPrivateKeyPem, encryptionKey: keys.encryptionKey, bcryptRounds: options.bcryptRounds, bcryptConcurrency: options.bcryptConcurrency, countQueries: true });
     service = await startMain();
     log(`service up at ${service.origin} (pid ${service.child.pid}); seeding ${options.users} accounts`);
     db = await BenchDb.connect(database.url);
@@ -183,8 +185,8 @@ async function main(): Promise<number> {
       if (!options.only.has(name)) continue;
       if (interrupted) break;
       try {
-        // 2fa profiles only its measured burst (enrolment would drown it).
-        await (name === '2fa' ? run(ctx) : profile(name, () => run(ctx)));
+        // 2fa profiles only its measured burst (enrolment would drown it); statements counts by itself.
+        await (name === '2fa' || name === 'statements' ? run(ctx) : profile(name, () => run(ctx)));
       } catch (error) {
         const message = (error as Error).stack ?? String(error);
         failures.push(`${name}: ${message}`);

@@ -31,12 +31,14 @@ export interface BenchOptions {
   only: Set<string>;
   /** Write a V8 CPU profile of the main service under .data/bench-profiles. */
   profile: boolean;
+  /** A Redis for the statement rows of a service with REDIS_URL counters; unset: those rows are skipped. */
+  redisUrl: string | undefined;
 }
 
-export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'mixed', 'pool', 'scale'] as const;
+export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'statements', 'mixed', 'pool', 'scale'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurrency N] [--runs N] [--users N] [--scale-users N]
-                            [--only ${SECTIONS.join(',')}] [--profile]
+                            [--only ${SECTIONS.join(',')}] [--profile] [--redis-url URL]
   --quick                   ~1 minute smoke run (CI): fewer users, short runs, no 1M seed
   --rounds N                bcrypt rounds of the service and of L0 (default 12)
   --bcrypt-concurrency N    BCRYPT_CONCURRENCY of the service (default: the service's own)
@@ -46,6 +48,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurre
   --only LIST               comma-separated sections to run
   --profile                 CPU profiles of the service per section and its pg statement count
                             (.data/bench-profiles; summarise with node dist/bench/tools/profile-summary.js FILE)
+  --redis-url URL           also count a login's statements and Redis round trips with REDIS_URL counters
 Env: DATABASE_URL (a server where the database bouncer_bench is created and dropped); unset: embedded PostgreSQL.`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -68,6 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     poolSizes: quick ? [2, 10] : [2, 4, 10, 20],
     only: new Set(SECTIONS),
     profile: false,
+    redisUrl: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -108,6 +112,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       }
       case '--profile':
         options.profile = true;
+        break;
+      case '--redis-url':
+        options.redisUrl = value();
         break;
       case '--help':
       case '-h':

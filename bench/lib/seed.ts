@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
+import { parentOf } from './cpu';
 import { PasswordHasher } from '../../src/password/password-hasher';
 import { AccessTokenService } from '../../src/tokens/access-token.service';
 import { loadSigningKeys } from '../../src/tokens/signing-keys';
@@ -81,6 +83,32 @@ export class BenchDb {
     return rows.map((r) => ({ userId: r.user_id, email: r.email, sessionId: r.id, roles: r.roles, expiresAt: r.expires_at }));
   }
 
+  /** The table of the R5 rung (one durable UPDATE ... RETURNING per request): `rows` rows by primary key. */
+  async seedR5Rows(rows: number): Promise<void> {
+    await this.query('CREATE TABLE IF NOT EXISTS bench_r5 (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0, touched_at timestamptz)');
+    await this.query('INSERT INTO bench_r5 (id) SELECT g FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING', [rows]);
+  }
+
+  /** The PostgreSQL server's postmaster, when it runs on this machine (its tree's CPU is measured); NaN otherwise. */
+  async postmasterPid(): Promise<number> {
+    const [row] = await this.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const parent = parentOf(row.pid);
+    try {
+      // A server in another pid namespace (a container) would name some other process here.
+      return readFileSync(`/proc/${parent}/cmdline`, 'utf8').includes('postgres') ? parent : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** Server settings that decide what a commit costs (reported with the write rows). */
+  async commitSettings(): Promise<{ fsync: string; synchronousCommit: string; walSync: string }> {
+    const [row] = await this.query<{ fsync: string; sc: string; ws: string }>(
+      "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('wal_sync_method') AS ws",
+    );
+    return { fsync: row.fsync, synchronousCommit: row.sc, walSync: row.ws };
+  }
+
   close(): Promise<void> {
     return this.client.end();
   }
@@ -119,6 +147,20 @@ export class TokenMint {
       this.cache = { at: Date.now(), tokens: this.sessions.map((s) => this.service.issue(s.userId, s.sessionId, s.roles, s.expiresAt).token) };
     }
     return this.cache.tokens;
+  }
+
+  /**
+   * `count` tokens the service has never seen, over the same sessions: ES256 signatures are
+   * randomised, so signing a session's claims again gives a byte-different token, which the
+   * service's verified-token cache (keyed by the whole token) misses.
+   */
+  fresh(count: number): string[] {
+    const out = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      const s = this.sessions[i % this.sessions.length];
+      out[i] = this.service.issue(s.userId, s.sessionId, s.roles, s.expiresAt).token;
+    }
+    return out;
   }
 
   get size(): number {
