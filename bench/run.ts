@@ -35,6 +35,8 @@ function log(line: string): void {
 }
 
 const loadAtStart = loadavg();
+/** What a commit costs on the bench's server (read once it is up). */
+let commit: string | undefined;
 
 /** The commit the service was built from, and whether src/ had changes on top (results belong to code). */
 function sourceVersion(): string {
@@ -58,6 +60,7 @@ function machine(database: BenchDatabase | undefined): Record<string, unknown> {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     postgres: database ? `${database.serverVersion}, ${database.server}` : undefined,
+    commit,
     loadAverageAtStart: loadAtStart.map((l) => Math.round(l * 100) / 100),
     loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
@@ -145,6 +148,8 @@ async function main(): Promise<number> {
     service = await startMain();
     log(`service up at ${service.origin} (pid ${service.child.pid}); seeding ${options.users} accounts`);
     db = await BenchDb.connect(database.url);
+    const settings = await db.commitSettings();
+    commit = `fsync ${settings.fsync}, synchronous_commit ${settings.synchronousCommit}, wal_sync_method ${settings.walSync}`;
     await db.seedUsers(1, options.users, hash);
     const mint = new TokenMint(keys.jwtPrivateKeyPem, await db.openSessions(Math.min(options.users, ME_SAMPLE_ACCOUNTS)));
     await sanityCheck(service, mint);

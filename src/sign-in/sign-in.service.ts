@@ -77,8 +77,9 @@ export class SignInService {
    * passed, or null. Counted on the account's and the address's second-factor limits before the
    * proof is looked at.
    *
-   * `claim`, optional, is the fast path: given the account row (read with the challenge), a proof
-   * checked in memory and how to spend it. The challenge lock, the spending, the session and the
+   * `claim`, optional, is the fast path: given the account row (read with the challenge, with the
+   * factors' `accountColumns`), the proof checked without writing, and how to spend it (a passkey
+   * step would read its credential here and spend it by its signature counter). The challenge lock, the spending, the session and the
    * audit rows are then one statement: the step costs two round trips (the read and that write)
    * besides the throttle's. Whenever that statement does not open the session (a wrong or raced
    * proof, a locked account, the session cap, a dead challenge) it has written nothing, and `answer`
@@ -88,7 +89,7 @@ export class SignInService {
     token: string,
     request: RequestInfo,
     answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
-    claim?: (account: ClaimAccount) => CodeClaim | null,
+    claim?: (account: ClaimAccount) => CodeClaim | null | Promise<CodeClaim | null>,
   ): Promise<AuthPayload> {
     const read = await this.challenges.readLive(token, this.factors.accountColumns());
     if (!read) throw CoreErrors.INVALID_TOKEN();
@@ -98,7 +99,7 @@ export class SignInService {
       { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
     ];
     return this.throttle.attempt(checks, async (attempt) => {
-      const fast = claim && this.mayAnswerFast(read) ? claim(read.account) : null;
+      const fast = claim && this.mayAnswerFast(read) ? await claim(read.account) : null;
       const payload = fast ? await this.answerFast(token, read, fast, request) : null;
       const outcome: ChallengeOutcome = payload
         ? { kind: 'ok', payload }
