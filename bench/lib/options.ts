@@ -24,7 +24,7 @@ export interface BenchOptions {
   queryConnections: number;
   /** Connections of every bcrypt-bound run (L0 calls in flight, login, register). */
   loginConnections: number;
-  /** Accounts enrolled in 2FA, each verifying once. */
+  /** Accounts seeded with TOTP on and a challenge each: one verifyTwoFactor each. */
   twoFactorAccounts: number;
   poolSizes: number[];
   /** Sections to run (all by default). */
@@ -67,7 +67,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scaleUsers: quick ? 0 : 1_000_000,
     queryConnections: 16,
     loginConnections: 8,
-    twoFactorAccounts: quick ? 8 : 64,
+    twoFactorAccounts: quick ? 300 : 6000,
     poolSizes: quick ? [2, 10] : [2, 4, 10, 20],
     only: new Set(SECTIONS),
     profile: false,

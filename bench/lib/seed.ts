@@ -1,8 +1,12 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { parentOf } from './cpu';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Encryptor } from '../../src/crypto/encryption';
+import { newOpaqueToken, sha256Hex } from '../../src/crypto/random';
 import { PasswordHasher } from '../../src/password/password-hasher';
+import { base32Encode } from '../../src/two-factor/totp';
+import { TOTP_SECRET_BYTES } from '../../src/two-factor/two-factor.constants';
 import { AccessTokenService } from '../../src/tokens/access-token.service';
 import { loadSigningKeys } from '../../src/tokens/signing-keys';
 import type { Role } from '../../src/users/role.enum';
@@ -83,6 +87,29 @@ export class BenchDb {
     return rows.map((r) => ({ userId: r.user_id, email: r.email, sessionId: r.id, roles: r.roles, expiresAt: r.expires_at }));
   }
 
+  /**
+   * Accounts <prefix>1..<prefix><count> with TOTP on, written straight into the database the way
+   * confirmTwoFactor leaves them (a base32 secret encrypted with the service's key, bound to the
+   * account id, no step used yet), and one live challenge each (what a password login would
+   * store): a 2FA step per account without a bcrypt per challenge.
+   */
+  async seedTwoFactor(prefix: string, count: number, hash: string, encryptionKeyBase64: string): Promise<SeededTwoFactor[]> {
+    await this.seedUsers(1, count, hash, prefix);
+    const users = await this.query<{ id: string; email: string }>(`SELECT id, email FROM users WHERE email ~ ('^' || $1 || '[0-9]+@bench\\.test$')`, [prefix]);
+    const encryptor = new Encryptor(Buffer.from(encryptionKeyBase64, 'base64'));
+    const secrets = users.map(() => base32Encode(randomBytes(TOTP_SECRET_BYTES)));
+    await this.query(
+      `UPDATE users u SET two_factor_enabled = true, totp_secret_enc = x.enc FROM unnest($1::uuid[], $2::text[]) AS x(id, enc) WHERE u.id = x.id`,
+      [users.map((u) => u.id), users.map((u, i) => encryptor.encrypt(secrets[i], u.id))],
+    );
+    const tokens = users.map(() => newOpaqueToken());
+    await this.query(
+      `INSERT INTO two_factor_challenges (user_id, token_hash, expires_at) SELECT id, h, now() + interval '5 minutes' FROM unnest($1::uuid[], $2::text[]) AS x(id, h)`,
+      [users.map((u) => u.id), tokens.map((t) => sha256Hex(t))],
+    );
+    return users.map((u, i) => ({ userId: u.id, email: u.email, secret: secrets[i], challengeToken: tokens[i] }));
+  }
+
   /** The table of the R5 rung (one durable UPDATE ... RETURNING per request): `rows` rows by primary key. */
   async seedR5Rows(rows: number): Promise<void> {
     await this.query('CREATE TABLE IF NOT EXISTS bench_r5 (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0, touched_at timestamptz)');
@@ -112,6 +139,14 @@ export class BenchDb {
   close(): Promise<void> {
     return this.client.end();
   }
+}
+
+export interface SeededTwoFactor {
+  userId: string;
+  email: string;
+  /** base32, as an authenticator app holds it. */
+  secret: string;
+  challengeToken: string;
 }
 
 export interface SeededSession {

@@ -13,10 +13,11 @@ import { ratio } from './stats';
  * in the same run, interleaved run by run with the path.
  *
  * Adding a row for a new flow (an email-code step, a passkey sign-in, ...):
- *   - a path any request can repeat (state carried from answer to answer, like the refresh pool):
- *     `measureWritePath(ctx, { scenario, request })` in a scenario of its own;
- *   - a path whose input is single-use and costly to make (a challenge per 2FA step): prepare N
- *     inputs, then `measureWriteBurst(ctx, { scenario, amount: N, request })`;
+ *   - `measureWritePath(ctx, { scenario, request })` in a scenario of its own; `request` may carry
+ *     state from answer to answer (the refresh pool hands each connection a session's latest token);
+ *   - inputs that are single-use (a challenge per 2FA step): seed them straight into the database
+ *     the way the flow would write them (BenchDb.seedTwoFactor), check one through the API, and give
+ *     `amount` so runs go by count and cannot run dry;
  *   - its statements per request: one entry in STATEMENT_OPS (bench/scenarios/statements.ts).
  * Then one line in SECTIONS (bench/run.ts, bench/lib/options.ts) when it is a new section.
  */
@@ -30,19 +31,15 @@ export interface WritePath {
   scenario: string;
   /** The request (one instance for every run: it may carry state from answer to answer). */
   request: LoadRequest;
+  /**
+   * Requests per run, for a path whose inputs are single-use and prepared beforehand (runs then go
+   * by count so they cannot run dry); called after the warm-up with its rate. Unset: runs go by time.
+   */
+  amount?: (warmupRate: number) => number;
   /** After each run (e.g. presenting tokens a cut-off run left unanswered). */
   afterRun?: () => Promise<void>;
   /** Extra words for the row's note. */
   note?: () => string | undefined;
-  target?: number;
-}
-
-export interface WriteBurst {
-  scenario: string;
-  /** Requests in the burst (each input used once). */
-  amount: number;
-  request: LoadRequest;
-  note?: string;
   target?: number;
 }
 
@@ -135,8 +132,10 @@ export async function measureWritePath(ctx: BenchContext, path: WritePath): Prom
     const serviceCpu = await meter(ctx, ctx.service, 'service');
     const r5Cpu = await meter(ctx, r5Server, 'R5 server');
     const spent = { path: { cpu: {}, requests: 0 }, r5: { cpu: {}, requests: 0 } };
+    let amount: number | undefined;
     const onService = async (durationS: number, measure = true): Promise<LoadRun> => {
-      const load = (): Promise<LoadRun> => runLoad({ origin: ctx.service.origin, connections: C, durationS, requests: [path.request] });
+      const span = amount === undefined ? { durationS } : { amount };
+      const load = (): Promise<LoadRun> => runLoad({ origin: ctx.service.origin, connections: C, ...span, requests: [path.request] });
       const run = measure ? await metered(serviceCpu, spent.path, load) : await load();
       await path.afterRun?.();
       return run;
@@ -146,7 +145,8 @@ export async function measureWritePath(ctx: BenchContext, path: WritePath): Prom
       return measure ? metered(r5Cpu, spent.r5, load) : load();
     };
     await onR5(options.warmupS, false);
-    await onService(options.warmupS, false);
+    const warm = await onService(options.warmupS, false);
+    amount = path.amount?.(warm.tags[path.request.tag]?.rps ?? 0);
     const r5Runs: LoadRun[] = [];
     const runs: LoadRun[] = [];
     for (let run = 0; run < options.runs; run++) {
@@ -157,44 +157,8 @@ export async function measureWritePath(ctx: BenchContext, path: WritePath): Prom
     const mine = mediansOf(runs, path.request.tag);
     const cpu = { path: perRequest(spent.path), r5: perRequest(spent.r5) };
     r5Row(ctx, r5, `${C} connections, runs of ${options.queryRunS}s interleaved with each write path; ${describeCpu(cpu.r5)}`);
-    writeRow(ctx, path.scenario, mine, r5, 'R5', path.target ?? WRITE_TARGET, [path.note?.(), describeCpu(cpu.path)].filter(Boolean).join('; '));
-    return { path: mine, r5, cpu };
-  });
-}
-
-/**
- * A burst of single-use requests against R5 driven by the same burst (same amount and
- * connections; median of at least 3 R5 bursts).
- */
-export async function measureWriteBurst(ctx: BenchContext, burst: WriteBurst, run: () => Promise<LoadRun>): Promise<WriteMeasured> {
-  const connections = Math.min(ctx.options.queryConnections, burst.amount);
-  return withR5(ctx, async (r5Server) => {
-    const serviceCpu = await meter(ctx, ctx.service, 'service');
-    const r5Cpu = await meter(ctx, r5Server, 'R5 server');
-    const spent = { path: { cpu: {}, requests: 0 }, r5: { cpu: {}, requests: 0 } };
-    const onR5 = (measure = true): Promise<LoadRun> => {
-      const load = (): Promise<LoadRun> => runLoad({ origin: r5Server.origin, connections, amount: burst.amount, requests: [r5Request()] });
-      return measure ? metered(r5Cpu, spent.r5, load) : load();
-    };
-    await onR5(false);
-    const r5Runs: LoadRun[] = [await onR5()];
-    const measured = await metered(serviceCpu, spent.path, run);
-    for (let i = 1; i < Math.max(3, ctx.options.runs); i++) r5Runs.push(await onR5());
-    const r5 = mediansOf(r5Runs, 'q');
-    const mine = mediansOf([measured], burst.request.tag);
-    const cpu = { path: perRequest(spent.path), r5: perRequest(spent.r5) };
-    r5Row(ctx, r5, `${ctx.options.queryConnections} connections; ${describeCpu(cpu.r5)}`);
-    writeRow(
-      ctx,
-      burst.scenario,
-      mine,
-      r5,
-      'R5 burst',
-      burst.target ?? WRITE_TARGET,
-      [burst.note, `one burst of ${burst.amount} on ${connections} connections; R5 driven by the same burst (median of ${r5Runs.length}); R5: ${describeCpu(cpu.r5)}`, describeCpu(cpu.path)]
-        .filter(Boolean)
-        .join('; '),
-    );
+    const how = amount === undefined ? undefined : `runs of ${amount} requests`;
+    writeRow(ctx, path.scenario, mine, r5, 'R5', path.target ?? WRITE_TARGET, [path.note?.(), how, describeCpu(cpu.path)].filter(Boolean).join('; '));
     return { path: mine, r5, cpu };
   });
 }
