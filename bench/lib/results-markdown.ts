@@ -29,7 +29,7 @@ export function resultsMarkdown(report: ResultsReport): string {
   const lines = [
     '# Benchmark results',
     '',
-    'Written by `npm run bench` (the full default run, about 4 minutes on 2 cores; `npm run bench -- --quick` is the CI smoke run and writes',
+    'Written by `npm run bench` (the full default run, about 5 minutes on 2 cores; `npm run bench -- --quick` is the CI smoke run and writes',
     'nothing here). The JSON of every full run is in `bench/results/` (`latest.json` is this one); `--help` lists the options.',
     'Every number is the median of the measured runs; every ratio compares with a baseline measured in the same run.',
     'Targets are reported, never asserted.',
@@ -40,6 +40,8 @@ export function resultsMarkdown(report: ResultsReport): string {
     `Settings: bcrypt rounds ${options.bcryptRounds}; ${options.runs} runs per scenario after a warm-up; ${options.queryConnections} connections for query runs (${options.queryRunS}s each), ${options.loginConnections} for bcrypt-bound runs (${options.loginRunS}s each); ${options.users.toLocaleString('en-US')} seeded accounts (${options.scaleUsers.toLocaleString('en-US')} for scale). Total time ${seconds.toFixed(0)}s.`,
     '',
     markdownTable(rows),
+    '',
+    'What holds back each miss, with the measurements behind it (CPU per request by process below, statement timings) and the next step: [README, Performance](../README.md#performance).',
     '',
     '## Notes',
     '',
