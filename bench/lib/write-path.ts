@@ -17,7 +17,7 @@ import { ratio } from './stats';
  *     state from answer to answer (the refresh pool hands each connection a session's latest token);
  *   - inputs that are single-use (a challenge per 2FA step): seed them straight into the database
  *     the way the flow would write them (BenchDb.seedTwoFactor), check one through the API, and give
- *     `amount` so runs go by count and cannot run dry;
+ *     `inputsLeft` so runs go by count and cannot run dry;
  *   - its statements per request: one entry in STATEMENT_OPS (bench/scenarios/statements.ts).
  * Then one line in SECTIONS (bench/run.ts, bench/lib/options.ts) when it is a new section.
  */
@@ -25,6 +25,9 @@ export const WRITE_SECTION = 'write ladder (R5 = one durable commit)';
 /** Rows of bench_r5 the R5 rung updates in turn (enough that requests never wait on each other's row). */
 export const R5_ROWS = 1000;
 export const WRITE_TARGET = 0.8;
+/** Single-use inputs spent on the warm-up, and kept back from the runs so none runs dry. */
+const WARMUP_INPUT_SHARE = 0.2;
+const SPARE_INPUT_SHARE = 0.1;
 
 export interface WritePath {
   /** The row's label. */
@@ -32,10 +35,11 @@ export interface WritePath {
   /** The request (one instance for every run: it may carry state from answer to answer). */
   request: LoadRequest;
   /**
-   * Requests per run, for a path whose inputs are single-use and prepared beforehand (runs then go
-   * by count so they cannot run dry); called after the warm-up with its rate. Unset: runs go by time.
+   * For a path whose inputs are single-use and prepared beforehand: how many are left. Runs then go
+   * by count (a fifth of them for the warm-up, then as many per run as the warm-up's rate fills in
+   * a run's time, within what is left), so they cannot run dry. Unset: runs go by time.
    */
-  amount?: (warmupRate: number) => number;
+  inputsLeft?: () => number;
   /** After each run (e.g. presenting tokens a cut-off run left unanswered). */
   afterRun?: () => Promise<void>;
   /** Extra words for the row's note. */
@@ -145,8 +149,12 @@ export async function measureWritePath(ctx: BenchContext, path: WritePath): Prom
       return measure ? metered(r5Cpu, spent.r5, load) : load();
     };
     await onR5(options.warmupS, false);
+    if (path.inputsLeft) amount = Math.max(C, Math.floor(path.inputsLeft() * WARMUP_INPUT_SHARE));
     const warm = await onService(options.warmupS, false);
-    amount = path.amount?.(warm.tags[path.request.tag]?.rps ?? 0);
+    if (path.inputsLeft) {
+      const fill = Math.round((warm.tags[path.request.tag]?.rps ?? 0) * options.queryRunS);
+      amount = Math.max(C, Math.min(fill, Math.floor((path.inputsLeft() * (1 - SPARE_INPUT_SHARE)) / options.runs)));
+    }
     const r5Runs: LoadRun[] = [];
     const runs: LoadRun[] = [];
     for (let run = 0; run < options.runs; run++) {

@@ -12,8 +12,6 @@ import { r3PrimeMedians } from './query-ladder';
 const API_ACCOUNTS = 4;
 const API_PREFIX = 'tfa-api';
 const SEEDED_PREFIX = 'tfa';
-/** Seeded challenges kept back from the measured runs, so none can run dry. */
-const SPARE_SHARE = 0.1;
 
 /**
  * The 2FA step (verifyTwoFactor) against R5, in runs like every write path. Each verify needs a
@@ -70,8 +68,7 @@ export async function twoFactorScenario(ctx: BenchContext): Promise<void> {
   const { path: verify, r5, cpu } = await ctx.profile('2fa-verify', () => measureWritePath(ctx, {
     scenario: 'verifyTwoFactor (TOTP, a fresh challenge per request)',
     request,
-    // As many as a run of queryRunS takes at the warm-up's rate, within what is left.
-    amount: (rate) => Math.max(1, Math.min(Math.round(rate * options.queryRunS), Math.floor((pending.length * (1 - SPARE_SHARE)) / options.runs))),
+    inputsLeft: () => pending.length,
     note: () => (ranDry ? `${ranDry} requests found no seeded challenge left` : undefined),
   }));
   const r3p = await r3PrimeMedians(ctx);
