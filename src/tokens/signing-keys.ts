@@ -43,8 +43,8 @@ function verificationKey(publicKey: KeyObject, variable: string): VerificationKe
 }
 
 /**
- * Turns PEM strings into KeyObjects once at start: parsing a PEM string on every signature (as
- * jsonwebtoken did when handed one) makes signing and verifying many times slower.
+ * Turns PEM strings into KeyObjects once at start: jsonwebtoken re-parses a PEM string on every
+ * call, which makes signing and verifying many times slower.
  */
 export function loadSigningKeys(privatePem: string, previousPublicPems: string[] = []): SigningKeys {
   let privateKey: KeyObject;
