@@ -21,6 +21,7 @@ import { queryLadder } from './scenarios/query-ladder';
 import { refreshScenario } from './scenarios/refresh';
 import { auditScenario } from './scenarios/audit';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
+import { statementsScenario } from './scenarios/statements';
 import { twoFactorScenario } from './scenarios/two-factor';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -35,6 +36,8 @@ function log(line: string): void {
 }
 
 const loadAtStart = loadavg();
+/** What a commit costs on the bench's server (read once it is up). */
+let commit: string | undefined;
 
 /** The commit the service was built from, and whether src/ had changes on top (results belong to code). */
 function sourceVersion(): string {
@@ -58,6 +61,7 @@ function machine(database: BenchDatabase | undefined): Record<string, unknown> {
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
     postgres: database ? `${database.serverVersion}, ${database.server}` : undefined,
+    commit,
     loadAverageAtStart: loadAtStart.map((l) => Math.round(l * 100) / 100),
     loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
@@ -98,6 +102,7 @@ const SECTIONS: Section[] = [
   ['login', loginLadder],
   ['refresh', refreshScenario],
   ['2fa', twoFactorScenario],
+  ['statements', statementsScenario],
   ['mixed', mixedScenario],
   ['pool', poolSweep],
   ['scale', scaleScenario],
@@ -141,10 +146,12 @@ async function main(): Promise<number> {
     if (options.profile) mkdirSync(PROFILE_DIR, { recursive: true });
     const dbUrl = database.url;
     const startMain = (): Promise<BenchServer> =>
-      startService({ name: 'service', databaseUrl: dbUrl, jwtPrivateKeyPem: keys.jwtPrivateKeyPem, encryptionKey: keys.encryptionKey, bcryptRounds: options.bcryptRounds, bcryptConcurrency: options.bcryptConcurrency, countQueries: options.profile });
+      startService({ name: 'service', databaseUrl: dbUrl, jwtPrivateKeyPem: keys.jwtPrivateKeyPem, encryptionKey: keys.encryptionKey, bcryptRounds: options.bcryptRounds, bcryptConcurrency: options.bcryptConcurrency, countQueries: true });
     service = await startMain();
     log(`service up at ${service.origin} (pid ${service.child.pid}); seeding ${options.users} accounts`);
     db = await BenchDb.connect(database.url);
+    const settings = await db.commitSettings();
+    commit = `fsync ${settings.fsync}, synchronous_commit ${settings.synchronousCommit}, wal_sync_method ${settings.walSync}`;
     await db.seedUsers(1, options.users, hash);
     const mint = new TokenMint(keys.jwtPrivateKeyPem, await db.openSessions(Math.min(options.users, ME_SAMPLE_ACCOUNTS)));
     await sanityCheck(service, mint);
@@ -185,8 +192,8 @@ async function main(): Promise<number> {
       if (!options.only.has(name)) continue;
       if (interrupted) break;
       try {
-        // 2fa profiles only its measured burst (enrolment would drown it).
-        await (name === '2fa' ? run(ctx) : profile(name, () => run(ctx)));
+        // 2fa profiles only its measured burst (enrolment would drown it); statements counts by itself.
+        await (name === '2fa' || name === 'statements' ? run(ctx) : profile(name, () => run(ctx)));
       } catch (error) {
         const message = (error as Error).stack ?? String(error);
         failures.push(`${name}: ${message}`);

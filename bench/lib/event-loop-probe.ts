@@ -14,24 +14,49 @@ const RESOLUTION_MS = 10; // the timer that samples the loop fires this often; i
 const PROFILE_SAMPLING_US = 200; // finer than V8's default 1 ms: requests here take about a millisecond
 
 let session: Session | undefined;
-let queries = 0;
+/** Statements sent since the last reset, by label (a prepared statement's name, else its first words). */
+let statements = new Map<string, number>();
+let redisCommands = new Map<string, number>();
+
+const bump = (map: Map<string, number>, label: string): void => {
+  map.set(label, (map.get(label) ?? 0) + 1);
+};
 
 /**
- * With BENCH_COUNT_QUERIES=1 (--profile runs only) every statement the server sends through `pg`
- * is counted: round trips per request are half the story of a slow transaction.
+ * With BENCH_COUNT_QUERIES=1 every statement the server sends through `pg` (TypeORM's, the pool's,
+ * BEGIN and COMMIT) and every Redis command through `ioredis` is counted, by label: the database
+ * work per request is what limits many instances on one PostgreSQL. The labels let the bench leave
+ * out background work (the revocation poll) when it divides by requests.
  */
 function countQueries(): void {
-  try {
-    const pg = require(require.resolve('pg', { paths: [process.cwd()] })) as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
+  const load = (name: string): any => {
+    try {
+      return require(require.resolve(name, { paths: [process.cwd()] }));
+    } catch {
+      return undefined; // not used by this server: nothing to count
+    }
+  };
+  const pg = load('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } } | undefined;
+  if (pg) {
     const original = pg.Client.prototype.query;
     pg.Client.prototype.query = function counted(this: unknown, ...args: unknown[]) {
-      queries++;
+      const first = args[0] as string | { name?: string; text?: string } | undefined;
+      const label = typeof first === 'string' ? first : (first?.name ?? first?.text ?? '?');
+      bump(statements, label.replace(/\s+/g, ' ').trim().slice(0, 60));
       return original.apply(this, args);
     };
-  } catch {
-    // no pg here: nothing to count
+  }
+  const redis = load('ioredis') as { prototype: { sendCommand: (...args: unknown[]) => unknown } } | { default: { prototype: { sendCommand: (...args: unknown[]) => unknown } } } | undefined;
+  const Redis = redis && ('default' in redis ? redis.default : redis);
+  if (Redis?.prototype?.sendCommand) {
+    const original = Redis.prototype.sendCommand;
+    Redis.prototype.sendCommand = function counted(this: unknown, ...args: unknown[]) {
+      bump(redisCommands, String((args[0] as { name?: string })?.name ?? '?'));
+      return original.apply(this, args);
+    };
   }
 }
+
 function post<T = unknown>(method: string, params?: object): Promise<T> {
   return new Promise((resolve, reject) => session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T))));
 }
@@ -48,10 +73,12 @@ if (typeof process.send === 'function') {
       histogram.reset();
       process.send!({ id: message.id, type: 'eld:reset' });
     } else if (message.type === 'queries:reset') {
-      queries = 0;
+      statements = new Map();
+      redisCommands = new Map();
       process.send!({ id: message.id, type: 'queries', count: 0 });
     } else if (message.type === 'queries:read') {
-      process.send!({ id: message.id, type: 'queries', count: queries });
+      const count = [...statements.values()].reduce((a, b) => a + b, 0);
+      process.send!({ id: message.id, type: 'queries', count, statements: Object.fromEntries(statements), redis: Object.fromEntries(redisCommands) });
     } else if (message.type === 'profile:start') {
       session ??= new Session();
       try {

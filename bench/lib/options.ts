@@ -26,19 +26,21 @@ export interface BenchOptions {
   queryConnections: number;
   /** Connections of every bcrypt-bound run (L0 calls in flight, login, register). */
   loginConnections: number;
-  /** Accounts enrolled in 2FA, each verifying once. */
+  /** Accounts seeded with TOTP on and a challenge each: one verifyTwoFactor each. */
   twoFactorAccounts: number;
   poolSizes: number[];
   /** Sections to run (all by default). */
   only: Set<string>;
   /** Write a V8 CPU profile of the main service under .data/bench-profiles. */
   profile: boolean;
+  /** A Redis for the statement rows of a service with REDIS_URL counters; unset: those rows are skipped. */
+  redisUrl: string | undefined;
 }
 
-export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'mixed', 'pool', 'scale', 'audit'] as const;
+export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'statements', 'mixed', 'pool', 'scale', 'audit'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurrency N] [--runs N] [--users N] [--scale-users N]
-                            [--only ${SECTIONS.join(',')}] [--profile]
+                            [--only ${SECTIONS.join(',')}] [--profile] [--redis-url URL]
   --quick                   ~1 minute smoke run (CI): fewer users, short runs, no 1M seeds
   --rounds N                bcrypt rounds of the service and of L0 (default 12)
   --bcrypt-concurrency N    BCRYPT_CONCURRENCY of the service (default: the service's own)
@@ -49,6 +51,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurre
   --only LIST               comma-separated sections to run
   --profile                 CPU profiles of the service per section and its pg statement count
                             (.data/bench-profiles; summarise with node dist/bench/tools/profile-summary.js FILE)
+  --redis-url URL           also count a login's statements and Redis round trips with REDIS_URL counters
 Env: DATABASE_URL (a server where the database bouncer_bench is created and dropped); unset: embedded PostgreSQL.`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -68,10 +71,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     auditRows: quick ? 20_000 : 1_000_000,
     queryConnections: 16,
     loginConnections: 8,
-    twoFactorAccounts: quick ? 8 : 64,
+    twoFactorAccounts: quick ? 300 : 6000,
     poolSizes: quick ? [2, 10] : [2, 4, 10, 20],
     only: new Set(SECTIONS),
     profile: false,
+    redisUrl: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -115,6 +119,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       }
       case '--profile':
         options.profile = true;
+        break;
+      case '--redis-url':
+        options.redisUrl = value();
         break;
       case '--help':
       case '-h':

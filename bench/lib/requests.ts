@@ -29,6 +29,20 @@ export function meRequest(tokens: string[], tag = 'me'): LoadRequest {
   return { tag, build: () => ({ body: ME_BODY, headers: bearer() }), expect: hasMe };
 }
 
+/**
+ * `me` with a token never presented before on every request (from `tokens`, each used once; if
+ * they run out the rotation starts over and `reused()` counts how often).
+ */
+export function coldMeRequest(tokens: string[], tag = 'me'): LoadRequest & { reused(): number } {
+  let next = 0;
+  return {
+    tag,
+    build: () => ({ body: ME_BODY, headers: { authorization: `Bearer ${tokens[next++ % tokens.length]}` } }),
+    expect: hasMe,
+    reused: () => Math.max(0, next - tokens.length),
+  };
+}
+
 /** `{ __typename }` with the same rotating Bearer header as `me`, so every rung gets the same request size. */
 export function typenameRequest(tokens: string[], tag: string): LoadRequest {
   const bearer = bearerRotation(tokens);

@@ -1,6 +1,12 @@
-import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
+import { parentOf } from './cpu';
+import { createHmac, randomBytes } from 'node:crypto';
+import { Encryptor } from '../../src/crypto/encryption';
+import { newOpaqueToken, sha256Hex } from '../../src/crypto/random';
 import { PasswordHasher } from '../../src/password/password-hasher';
+import { base32Encode } from '../../src/two-factor/totp';
+import { TOTP_SECRET_BYTES } from '../../src/two-factor/two-factor.constants';
 import { AccessTokenService } from '../../src/tokens/access-token.service';
 import { loadSigningKeys } from '../../src/tokens/signing-keys';
 import type { Role } from '../../src/users/role.enum';
@@ -81,9 +87,66 @@ export class BenchDb {
     return rows.map((r) => ({ userId: r.user_id, email: r.email, sessionId: r.id, roles: r.roles, expiresAt: r.expires_at }));
   }
 
+  /**
+   * Accounts <prefix>1..<prefix><count> with TOTP on, written straight into the database the way
+   * confirmTwoFactor leaves them (a base32 secret encrypted with the service's key, bound to the
+   * account id, no step used yet), and one live challenge each (what a password login would
+   * store): a 2FA step per account without a bcrypt per challenge.
+   */
+  async seedTwoFactor(prefix: string, count: number, hash: string, encryptionKeyBase64: string): Promise<SeededTwoFactor[]> {
+    await this.seedUsers(1, count, hash, prefix);
+    const users = await this.query<{ id: string; email: string }>(`SELECT id, email FROM users WHERE email ~ ('^' || $1 || '[0-9]+@bench\\.test$')`, [prefix]);
+    const encryptor = new Encryptor(Buffer.from(encryptionKeyBase64, 'base64'));
+    const secrets = users.map(() => base32Encode(randomBytes(TOTP_SECRET_BYTES)));
+    await this.query(
+      `UPDATE users u SET two_factor_enabled = true, totp_secret_enc = x.enc FROM unnest($1::uuid[], $2::text[]) AS x(id, enc) WHERE u.id = x.id`,
+      [users.map((u) => u.id), users.map((u, i) => encryptor.encrypt(secrets[i], u.id))],
+    );
+    const tokens = users.map(() => newOpaqueToken());
+    await this.query(
+      `INSERT INTO two_factor_challenges (user_id, token_hash, expires_at) SELECT id, h, now() + interval '5 minutes' FROM unnest($1::uuid[], $2::text[]) AS x(id, h)`,
+      [users.map((u) => u.id), tokens.map((t) => sha256Hex(t))],
+    );
+    return users.map((u, i) => ({ userId: u.id, email: u.email, secret: secrets[i], challengeToken: tokens[i] }));
+  }
+
+  /** The table of the R5 rung (one durable UPDATE ... RETURNING per request): `rows` rows by primary key. */
+  async seedR5Rows(rows: number): Promise<void> {
+    await this.query('CREATE TABLE IF NOT EXISTS bench_r5 (id integer PRIMARY KEY, n bigint NOT NULL DEFAULT 0, touched_at timestamptz)');
+    await this.query('INSERT INTO bench_r5 (id) SELECT g FROM generate_series(1, $1::int) AS g ON CONFLICT DO NOTHING', [rows]);
+  }
+
+  /** The PostgreSQL server's postmaster, when it runs on this machine (its tree's CPU is measured); NaN otherwise. */
+  async postmasterPid(): Promise<number> {
+    const [row] = await this.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const parent = parentOf(row.pid);
+    try {
+      // A server in another pid namespace (a container) would name some other process here.
+      return readFileSync(`/proc/${parent}/cmdline`, 'utf8').includes('postgres') ? parent : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** Server settings that decide what a commit costs (reported with the write rows). */
+  async commitSettings(): Promise<{ fsync: string; synchronousCommit: string; walSync: string }> {
+    const [row] = await this.query<{ fsync: string; sc: string; ws: string }>(
+      "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('wal_sync_method') AS ws",
+    );
+    return { fsync: row.fsync, synchronousCommit: row.sc, walSync: row.ws };
+  }
+
   close(): Promise<void> {
     return this.client.end();
   }
+}
+
+export interface SeededTwoFactor {
+  userId: string;
+  email: string;
+  /** base32, as an authenticator app holds it. */
+  secret: string;
+  challengeToken: string;
 }
 
 export interface SeededSession {
@@ -119,6 +182,20 @@ export class TokenMint {
       this.cache = { at: Date.now(), tokens: this.sessions.map((s) => this.service.issue(s.userId, s.sessionId, s.roles, s.expiresAt).token) };
     }
     return this.cache.tokens;
+  }
+
+  /**
+   * `count` tokens the service has never seen, over the same sessions: ES256 signatures are
+   * randomised, so signing a session's claims again gives a byte-different token, which the
+   * service's verified-token cache (keyed by the whole token) misses.
+   */
+  fresh(count: number): string[] {
+    const out = new Array<string>(count);
+    for (let i = 0; i < count; i++) {
+      const s = this.sessions[i % this.sessions.length];
+      out[i] = this.service.issue(s.userId, s.sessionId, s.roles, s.expiresAt).token;
+    }
+    return out;
   }
 
   get size(): number {

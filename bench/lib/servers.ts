@@ -70,8 +70,10 @@ export interface ServiceOptions {
   bcryptRounds: number;
   dbPoolSize?: number;
   bcryptConcurrency?: number;
-  /** Count pg statements inside the service (the probe wraps pg's Client.query): profiling runs only. */
+  /** Count pg statements and Redis commands inside the service (the probe wraps pg's Client.query and ioredis's sendCommand). */
   countQueries?: boolean;
+  /** REDIS_URL of the service (rate-limit counters in Redis); unset: in PostgreSQL. */
+  redisUrl?: string;
 }
 
 /** `node dist/src/main.js` in production mode on loopback, with limits raised so nothing throttles the bench. */
@@ -92,6 +94,7 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     WEBAUTHN_ORIGINS: `http://localhost:${port}`,
     ...(options.bcryptConcurrency ? { BCRYPT_CONCURRENCY: String(options.bcryptConcurrency) } : {}),
     ...(options.countQueries ? { BENCH_COUNT_QUERIES: '1' } : {}),
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl, RATE_LIMIT_KEY_PREFIX: `bench-${process.pid}-${port}` } : {}),
     // The bench logs in thousands of times from one address, half of those failing on purpose.
     LOGIN_DELAY_AFTER_FAILURES: '100',
     LOGIN_LOCK_AFTER_FAILURES: '100',
@@ -107,7 +110,7 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
   return wrap(options.name, child, `http://127.0.0.1:${port}`);
 }
 
-export type Rung = 'r0' | 'r1' | 'r2' | 'r3p';
+export type Rung = 'r0' | 'r1' | 'r2' | 'r3p' | 'r5';
 
 export async function startBaseline(rung: Rung, env: Record<string, string>): Promise<BenchServer> {
   const { child, ready } = await forkChild({

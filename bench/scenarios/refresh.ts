@@ -1,10 +1,10 @@
 import type { BenchContext } from '../lib/context';
 import { gql, inParallel, LOGIN_MUTATION, REFRESH_MUTATION } from '../lib/graphql-client';
-import { mediansOf, problems, runLoad, type LoadRequest, type LoadRun } from '../lib/load';
-import { atLeast } from '../lib/report';
+import type { LoadRequest } from '../lib/load';
 import { graphQLBody, hasAccessToken, refreshTokenIn } from '../lib/requests';
 import { SEED_PASSWORD, seedEmail } from '../lib/seed';
 import { ratio } from '../lib/stats';
+import { measureWritePath } from '../lib/write-path';
 import { r3PrimeMedians } from './query-ladder';
 
 /** Sessions in the pool beyond one per connection: a connection never waits for a token. */
@@ -82,32 +82,16 @@ export async function refreshScenario(ctx: BenchContext): Promise<void> {
   }
 
   const pool = new RefreshPool(tokens);
-  const load = async (durationS: number): Promise<LoadRun> => {
-    const run = await runLoad({ origin: ctx.service.origin, connections: C, durationS, requests: [pool.request()] });
-    await pool.settle(ctx.service.origin);
-    return run;
-  };
-  ctx.log(`refresh: ${pool.size} sessions, ${options.runs} x ${options.queryRunS}s, ${C} connections`);
-  await load(options.warmupS);
-  const runs: LoadRun[] = [];
-  for (let run = 0; run < options.runs; run++) runs.push(await load(options.queryRunS));
-
-  const refresh = mediansOf(runs, 'refresh');
-  const r3p = await r3PrimeMedians(ctx);
-  ctx.raw.refresh = { connections: C, sessions: tokens.length, lostSessions: pool.lost, refresh, r3p };
-  const r = ratio(refresh.rps, r3p.rps);
-  ctx.rows.push({
-    section: 'refresh and 2FA step',
+  ctx.log(`refresh: ${pool.size} sessions, ${options.runs} x ${options.queryRunS}s, ${C} connections, interleaved with R5`);
+  const request = pool.request();
+  const { path: refresh, r5, cpu } = await measureWritePath(ctx, {
     scenario: 'refreshToken (rotating, latest token per request)',
-    rps: refresh.rps,
-    p50: refresh.p50,
-    p99: refresh.p99,
-    baseline: "R3'",
-    ratio: r,
-    target: '>= 0.80',
-    result: atLeast(r, 0.8),
-    note: [problems(refresh) ?? '', pool.lost ? `${pool.lost} sessions lost` : '']
-      .filter(Boolean)
-      .join('; ') || undefined,
+    request,
+    afterRun: () => pool.settle(ctx.service.origin),
+    note: () => (pool.lost ? `${pool.lost} sessions lost` : undefined),
   });
+  const r3p = await r3PrimeMedians(ctx);
+  const row = ctx.rows[ctx.rows.length - 1];
+  row.note = [row.note, `vs R3' (a single read): ${ratio(refresh.rps, r3p.rps).toFixed(2)}`].filter(Boolean).join('; ');
+  ctx.raw.refresh = { connections: C, sessions: tokens.length, lostSessions: pool.lost, refresh, r5, r3p, cpuPerRequestMs: cpu };
 }

@@ -14,12 +14,16 @@ import { headerMapOf, sendGraphQLResponse } from '../../src/app/apollo-node';
  *       the way src/app/http-server.ts runs it, with nothing else (no helmet, context, guard or DB);
  *   r3p r1 + the `me` user load as a `pg` prepared statement on a pool of DB_POOL_SIZE: the work `me`
  *       must do, without GraphQL or anything else around it.
- * Env: BENCH_JWT_PUBLIC_KEY (PEM), JWT_ISSUER, JWT_AUDIENCE, DATABASE_URL, DB_POOL_SIZE.
+ *   r5  r0 + exactly one durable write transaction per request: an `UPDATE ... RETURNING` of one
+ *       row by primary key (rows taken in turn from the bench_r5 table the bench seeds), as a `pg`
+ *       prepared statement in autocommit with synchronous_commit on, on a pool of DB_POOL_SIZE: the
+ *       floor of any write path (one commit, one WAL flush), without GraphQL, tokens or crypto.
+ * Env: BENCH_JWT_PUBLIC_KEY (PEM), JWT_ISSUER, JWT_AUDIENCE, DATABASE_URL, DB_POOL_SIZE, R5_ROWS.
  */
-type Rung = 'r0' | 'r1' | 'r2' | 'r3p';
+type Rung = 'r0' | 'r1' | 'r2' | 'r3p' | 'r5';
 
 const rung = process.argv[2] as Rung;
-if (!['r0', 'r1', 'r2', 'r3p'].includes(rung)) throw new Error(`unknown rung "${process.argv[2]}"`);
+if (!['r0', 'r1', 'r2', 'r3p', 'r5'].includes(rung)) throw new Error(`unknown rung "${process.argv[2]}"`);
 
 const USER_COLUMNS = 'id, email, username, email_verified, roles, two_factor_enabled, created_at';
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
@@ -85,6 +89,18 @@ async function main(): Promise<void> {
         context: async () => ({}),
       });
       await sendGraphQLResponse(res, result);
+    };
+  } else if (rung === 'r5') {
+    // Durable whatever the server's default: the commit waits for its WAL flush, like the service's.
+    const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE ?? 10), options: '-c synchronous_commit=on' });
+    close = () => pool.end();
+    const rows = Number(process.env.R5_ROWS ?? 1000);
+    let next = 0;
+    handler = async (req, res) => {
+      await readJson(req);
+      const id = (next++ % rows) + 1;
+      const { rows: updated } = await pool.query({ name: 'r5_write', text: 'UPDATE bench_r5 SET n = n + 1, touched_at = now() WHERE id = $1 RETURNING n', values: [id] });
+      send(res, 200, JSON.stringify({ data: { write: { id, n: Number(updated[0].n) } } }));
     };
   } else {
     const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DB_POOL_SIZE ?? 10) });

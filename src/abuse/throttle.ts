@@ -1,25 +1,12 @@
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { RateLimiterRes, type RateLimiterStoreAbstract } from 'rate-limiter-flexible';
 import { sha256Hex } from '../crypto/random';
 import { rateLimited, serviceUnavailable } from '../errors/core-errors';
-import type { LimiterStore } from './limiter-store';
+import type { CounterSpec, LimiterStore } from './limiter-store';
 import type { ThrottleCheck, ThrottlePolicy } from './throttle-policy';
 
-interface Limiters {
-  /** Attempts in the window; consumed before the credential is looked at. */
-  count: RateLimiterStoreAbstract;
-  /** Holds (growing delays) and locks: any stored row means "refused until it expires". */
-  hold?: RateLimiterStoreAbstract;
-  /** Zero-point limiter whose first consume per lock period reports the lock (exactly one audit event). */
-  lock?: RateLimiterStoreAbstract;
-}
-
-interface Taken {
-  policy: ThrottlePolicy;
-  key: string;
-  limiters: Limiters;
-}
+/** A policy's counters for one hashed key. */
+type Taken = CounterSpec;
 
 /**
  * One attempt at a credential (password, code, passkey assertion), counted on every policy it
@@ -35,9 +22,19 @@ export class Attempt {
     private readonly taken: Taken[],
   ) {}
 
-  /** A right credential: failure counters reset or refund as their policies say. */
-  async succeeded(): Promise<void> {
-    if (this.end()) await this.throttle.afterSuccess(this.taken);
+  /**
+   * A right credential: failure counters reset or refund as their policies say. `count` names
+   * further checks counted like `Throttle.count` in the same round trip (a successful sign-in on
+   * its own limit): then a store failure refuses (SERVICE_UNAVAILABLE) and an exhausted one answers
+   * RATE_LIMITED, the success being settled either way.
+   */
+  async succeeded(options: { count?: ThrottleCheck[] } = {}): Promise<void> {
+    const then = this.throttle.specs(options.count ?? []);
+    if (!this.end()) {
+      if (then.length) await this.throttle.count(options.count!);
+      return;
+    }
+    await this.throttle.afterSuccess(this.taken, then);
   }
 
   /** A wrong credential: the points stay; holds and locks follow. Returns whether this failure locked a key. */
@@ -59,19 +56,21 @@ export class Attempt {
 }
 
 /**
- * The one throttling mechanism: applies ThrottlePolicy data on rate-limiter-flexible counters in
- * one shared store (PostgreSQL by default, Redis with REDIS_URL), so every instance behind a load
- * balancer sees the same counts.
+ * The one throttling mechanism: applies ThrottlePolicy data on counters in one shared store
+ * (PostgreSQL by default, Redis with REDIS_URL), so every instance behind a load balancer sees the
+ * same counts.
  *
  * - Counting first: an attempt consumes its points atomically before any credential work, so a
  *   burst of parallel requests gets no more checks than the policy allows (counting after the
  *   check let 90 codes through a limit of 10).
  * - Holds: a key under a growing delay or a lock is refused before anything is counted.
+ * - One round trip per step: beginning an attempt, and settling it, are one store call each
+ *   whatever number of policies the attempt falls under (src/abuse/limiter-store.ts).
  * - Keys are hashed: bounded length, and no email address or identifier sits in the store.
  * - Store failures fail closed (SERVICE_UNAVAILABLE): never a credential check without counters.
  */
 export class Throttle {
-  private readonly limiters = new Map<string, { policy: ThrottlePolicy; limiters: Limiters }>();
+  private readonly policies = new Map<string, ThrottlePolicy>();
   /** Told the policy's name each time a failure locks a key (metrics); never the key. */
   private readonly lockListeners: Array<(policy: string) => void> = [];
 
@@ -82,8 +81,8 @@ export class Throttle {
     private readonly logger: Logger,
   ) {
     for (const policy of policies) {
-      if (this.limiters.has(policy.name)) throw new Error(`throttle policy ${policy.name} is declared twice`);
-      this.limiters.set(policy.name, { policy, limiters: this.create(policy) });
+      if (this.policies.has(policy.name)) throw new Error(`throttle policy ${policy.name} is declared twice`);
+      this.policies.set(policy.name, policy);
     }
   }
 
@@ -92,32 +91,9 @@ export class Throttle {
    * held or out of points; a refusal hands back whatever this call had taken.
    */
   async begin(checks: ThrottleCheck[]): Promise<Attempt> {
-    const taken: Taken[] = [];
-    try {
-      await this.guard('begin', async () => {
-        for (const check of checks) {
-          if (check.key === null) continue;
-          const hashed = sha256Hex(check.key);
-          const { policy, limiters } = this.declared(check.policy);
-          await this.refuseIfHeld(limiters, hashed);
-          await limiters.count.consume(hashed).catch(async (reason: unknown) => {
-            // The store adds the point before it compares: a refused attempt must not stay counted,
-            // or a burst of refusals would keep the key over its limit after the burst.
-            if (reason instanceof RateLimiterRes) await limiters.count.reward(hashed, 1);
-            return refuse(policy.lockSeconds ?? policy.windowSeconds)(reason);
-          });
-          taken.push({ policy, key: hashed, limiters });
-          if (limiters.lock) {
-            // A lock placed between the hold check and the count reset the count, so the count alone
-            // let this attempt through: look again.
-            await this.refuseIfHeld(limiters, hashed);
-          }
-        }
-      });
-    } catch (error) {
-      await this.refund(taken);
-      throw error;
-    }
+    const taken = this.specs(checks);
+    const waitMs = await this.guard('begin', () => this.store.begin(taken));
+    if (waitMs !== null) throw rateLimited(waitMs / 1000);
     return new Attempt(this, taken);
   }
 
@@ -137,16 +113,11 @@ export class Throttle {
     await attempt.succeeded();
   }
 
-  /** Forgets every count, hold and lock of these keys (a password reset ends a run of failures). */
+  /** Clears the counters, holds and locks of these keys (a password reset clears the account's lockouts). */
   async reset(checks: ThrottleCheck[]): Promise<void> {
-    await this.guard('reset', async () => {
-      for (const check of checks) {
-        if (check.key === null) continue;
-        const hashed = sha256Hex(check.key);
-        const { limiters } = this.declared(check.policy);
-        await Promise.all([limiters.count.delete(hashed), limiters.hold?.delete(hashed), limiters.lock?.delete(hashed)]);
-      }
-    });
+    const specs = this.specs(checks);
+    if (specs.length === 0) return;
+    await this.guard('reset', () => this.store.settle(specs.map((spec) => ({ spec, mode: 'reset' as const })), []));
   }
 
   async close(): Promise<void> {
@@ -157,55 +128,53 @@ export class Throttle {
     this.lockListeners.push(listener);
   }
 
+  /** @internal The store's view of these checks (null keys skipped, keys hashed). */
+  specs(checks: ThrottleCheck[]): CounterSpec[] {
+    return checks.flatMap((check) => (check.key === null ? [] : [this.spec(this.declared(check.policy), sha256Hex(check.key))]));
+  }
+
   /** @internal Attempt's verdicts. */
-  async afterSuccess(taken: Taken[]): Promise<void> {
-    try {
-      await Promise.all(
-        taken.map(({ policy, key, limiters }) => {
-          if (policy.onSuccess === 'refund') return limiters.count.reward(key, 1);
-          if (policy.onSuccess === 'reset') return Promise.all([limiters.count.delete(key), limiters.hold?.delete(key)]);
-          return undefined;
-        }),
-      );
-    } catch (error) {
-      // The credential was right: failing the request now would only punish its owner.
-      this.logger.warn({ err: error }, 'could not settle a successful attempt');
+  async afterSuccess(taken: Taken[], then: CounterSpec[]): Promise<void> {
+    // A point a policy keeps needs no call to the store.
+    const settled = taken.filter((spec) => spec.onSuccess !== 'keep').map((spec) => ({ spec, mode: spec.onSuccess }));
+    if (then.length === 0) {
+      if (settled.length === 0) return;
+      try {
+        await this.store.settle(settled, []);
+      } catch (error) {
+        // The credential was right: failing the request now would only punish its owner.
+        this.logger.warn({ err: error }, 'could not settle a successful attempt');
+      }
+      return;
     }
+    const waitMs = await this.guard('succeeded', () => this.store.settle(settled, then));
+    if (waitMs !== null) throw rateLimited(waitMs / 1000);
+    // Counted like `count`: a policy that does not keep its point settles it now (none does today).
+    const unkept = then.filter((spec) => spec.onSuccess !== 'keep');
+    if (unkept.length) await this.afterSuccess(unkept, []);
   }
 
   /** @internal */
   async afterFailure(taken: Taken[]): Promise<{ locked: boolean }> {
-    return this.guard('failed', async () => {
-      let locked = false;
-      for (const { policy, key, limiters } of taken) {
-        if (!limiters.hold) continue;
-        const failures = (await limiters.count.get(key))?.consumedPoints ?? 1;
-        if (policy.lockSeconds && failures >= policy.points) {
-          const first = await limiters.lock!.consume(key).then(
-            () => false,
-            (res: unknown) => {
-              if (res instanceof RateLimiterRes) return res.isFirstInDuration;
-              throw res;
-            },
-          );
-          locked ||= first;
-          if (first) for (const listener of this.lockListeners) listener(policy.name);
-          await limiters.hold.block(key, policy.lockSeconds);
-          // The next cycle after the lock starts from zero failures.
-          await limiters.count.delete(key);
-        } else if (policy.delays && failures >= policy.delays.afterFailures) {
-          const seconds = Math.min(2 ** (failures - policy.delays.afterFailures), policy.delays.maxSeconds);
-          await limiters.hold.block(key, seconds);
-        }
+    const locked = await this.guard('failed', () => this.store.fail(taken));
+    if (locked && this.lockListeners.length) {
+      for (const spec of taken) {
+        if (!spec.lock) continue;
+        // `prefix:policy:lock:hash`: the listener learns the policy, never the key.
+        const policy = spec.lock.slice(this.keyPrefix.length + 1, spec.lock.lastIndexOf(':lock:'));
+        for (const listener of this.lockListeners) listener(policy);
       }
-      return { locked };
-    });
+    }
+    return { locked };
   }
 
   /** @internal No verdict: every point back. */
   async refund(taken: Taken[]): Promise<void> {
     try {
-      await Promise.all(taken.map(({ key, limiters }) => limiters.count.reward(key, 1)));
+      await this.store.settle(
+        taken.map((spec) => ({ spec, mode: 'refund' as const })),
+        [],
+      );
     } catch (error) {
       this.logger.warn({ err: error }, 'could not refund an attempt without verdict');
     }
@@ -213,30 +182,30 @@ export class Throttle {
 
   /** The policy of that name as configured (tests and flows read their limits here). */
   policy(name: string): ThrottlePolicy {
-    return this.declared(name).policy;
+    return this.declared(name);
   }
 
-  private declared(name: string): { policy: ThrottlePolicy; limiters: Limiters } {
-    const known = this.limiters.get(name);
+  private declared(name: string): ThrottlePolicy {
+    const known = this.policies.get(name);
     if (!known) throw new Error(`throttle policy ${name} is not declared by any module`);
     return known;
   }
 
-  private create(policy: ThrottlePolicy): Limiters {
+  private spec(policy: ThrottlePolicy, hashed: string): CounterSpec {
     const prefix = `${this.keyPrefix}:${policy.name}`;
     const held = policy.lockSeconds !== undefined || policy.delays !== undefined;
-    const holdSeconds = Math.max(policy.lockSeconds ?? 0, policy.delays?.maxSeconds ?? 0);
     return {
-      count: this.store.limiter({ keyPrefix: prefix, points: policy.points, duration: policy.windowSeconds }),
-      hold: held ? this.store.limiter({ keyPrefix: `${prefix}:hold`, points: 0, duration: holdSeconds }) : undefined,
-      lock: policy.lockSeconds ? this.store.limiter({ keyPrefix: `${prefix}:lock`, points: 0, duration: policy.lockSeconds }) : undefined,
+      count: `${prefix}:${hashed}`,
+      hold: held ? `${prefix}:hold:${hashed}` : null,
+      lock: policy.lockSeconds ? `${prefix}:lock:${hashed}` : null,
+      points: policy.points,
+      windowMs: policy.windowSeconds * 1000,
+      capMs: (policy.lockSeconds ?? policy.windowSeconds) * 1000,
+      onSuccess: policy.onSuccess,
+      lockMs: policy.lockSeconds ? policy.lockSeconds * 1000 : null,
+      delayAfterFailures: policy.delays?.afterFailures ?? null,
+      delayMaxMs: policy.delays ? policy.delays.maxSeconds * 1000 : null,
     };
-  }
-
-  private async refuseIfHeld(limiters: Limiters, key: string): Promise<void> {
-    if (!limiters.hold) return;
-    const held = remainingMs(await limiters.hold.get(key));
-    if (held > 0) throw rateLimited(held / 1000);
   }
 
   /** Limit answers pass through; anything else from the store means it is unreachable: fail closed. */
@@ -245,21 +214,8 @@ export class Throttle {
       return await run();
     } catch (error) {
       if (error instanceof GraphQLError) throw error;
-      if (error instanceof RateLimiterRes) throw rateLimited(remainingMs(error) / 1000);
       this.logger.error({ err: error, operation, store: this.store.kind }, 'rate-limit store failed: refusing');
       throw serviceUnavailable();
     }
   }
-}
-
-function remainingMs(res: RateLimiterRes | null): number {
-  return res ? Math.max(res.msBeforeNext, 0) : 0;
-}
-
-/** Turns a limiter's over-limit rejection into RATE_LIMITED (retryAfter capped); store errors pass on. */
-function refuse(capSeconds: number): (reason: unknown) => never {
-  return (reason) => {
-    if (reason instanceof RateLimiterRes) throw rateLimited(Math.min(remainingMs(reason) / 1000, capSeconds));
-    throw reason;
-  };
 }

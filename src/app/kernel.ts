@@ -58,7 +58,7 @@ export async function compose(config: Config, logger: Logger, dataSource: DataSo
       onError: (error) => logger.warn({ err: error }, 'revocation poll failed'),
     }),
   );
-  const store = config.redisUrl ? await redisStore(config.redisUrl, config.rateLimitKeyPrefix, logger) : postgresStore(dataSource, logger);
+  const store = config.redisUrl ? await redisStore(config.redisUrl, config.rateLimitKeyPrefix, logger) : postgresStore(c.get(Sql), logger);
   const policies = modules.flatMap((m) => m.throttlePolicies?.(featureOrUndefined(config, m), config) ?? []);
   c.set(Throttle, new Throttle(store, policies, config.rateLimitKeyPrefix, logger));
   options.override?.(c);

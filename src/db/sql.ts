@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import type { DataSource } from 'typeorm';
 
@@ -5,7 +6,12 @@ import type { DataSource } from 'typeorm';
  * Named prepared statements on TypeORM's own pg pool, for the request hot path (the `me` user load,
  * the login lookup): a repository call there costs several times more than the query itself.
  */
+/** Distinct built statement shapes whose names are remembered (a handful exist; this only bounds a bug). */
+const MAX_BUILT_SHAPES = 256;
+
 export class Sql {
+  private readonly names = new Map<string, string>();
+
   constructor(private readonly pool: Pool) {}
 
   static of(dataSource: DataSource): Sql {
@@ -17,6 +23,19 @@ export class Sql {
   async many<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
     const result = await this.pool.query<T>({ name, text, values });
     return result.rows;
+  }
+
+  /**
+   * A statement whose text is assembled at run time (src/db/statement.ts), prepared under a name
+   * derived from its text: each distinct shape is parsed once per connection.
+   */
+  built<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+    let name = this.names.get(text);
+    if (!name) {
+      name = `built_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      if (this.names.size < MAX_BUILT_SHAPES) this.names.set(text, name);
+    }
+    return this.many<T>(name, text, values);
   }
 
   async one<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T | undefined> {

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Throttle } from '../abuse/throttle';
+import type { ThrottleCheck } from '../abuse/throttle-policy';
 import { USER_AGENT_MAX_CHARS } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import { rateLimited } from '../errors/core-errors';
@@ -35,8 +36,19 @@ export class PasswordCheck {
     private readonly config: PasswordConfig,
   ) {}
 
-  /** Returns the account when the password is right; INVALID_CREDENTIALS otherwise (unknown account included). */
-  async check(key: string, account: PasswordAccount | undefined, password: string, request: RequestInfo, audit: boolean): Promise<PasswordAccount> {
+  /**
+   * Returns the account when the password is right; INVALID_CREDENTIALS otherwise (unknown account
+   * included). `countOnSuccess`: checks a right password is counted on, in the round trip that
+   * settles the attempt (login's successes per account).
+   */
+  async check(
+    key: string,
+    account: PasswordAccount | undefined,
+    password: string,
+    request: RequestInfo,
+    audit: boolean,
+    countOnSuccess: ThrottleCheck[] = [],
+  ): Promise<PasswordAccount> {
     if (typeof password !== 'string' || !password || password.length > MAX_PASSWORD_INPUT_CHARS) throw PasswordErrors.INVALID_CREDENTIALS();
     const checks = [
       { policy: PasswordLimit.BY_ADDRESS, key: request.ip },
@@ -57,7 +69,7 @@ export class PasswordCheck {
         if (account && failures === this.config.maxConsecutiveFailures) await this.recordHardLock(account.id, request);
         throw PasswordErrors.INVALID_CREDENTIALS();
       }
-      await attempt.succeeded();
+      await attempt.succeeded({ count: countOnSuccess });
       if (account.failed_logins > 0) await this.dataSource.query('UPDATE users SET failed_logins = 0 WHERE id = $1', [account.id]);
       return account;
     });

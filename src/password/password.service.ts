@@ -79,10 +79,11 @@ export class PasswordService {
       } catch (error) {
         throw uniqueViolation(error) ?? error;
       }
-      await this.audit.record(m, { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent });
+      // A new account has no second factor: the pipeline opens its first session in this transaction,
+      // with the registration's audit row in the session's statement.
       await this.effects.accountCreated.run(m, account, request);
-      // A new account has no second factor: the pipeline opens its first session in this transaction.
-      return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false })) as AuthPayload;
+      const registered = { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent };
+      return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false, audit: [registered] })) as AuthPayload;
     });
   }
 
@@ -92,8 +93,10 @@ export class PasswordService {
     if (!identifier || identifier.length > MAX_IDENTIFIER_CHARS || !input.password || input.password.length > MAX_PASSWORD_INPUT_CHARS) {
       throw PasswordErrors.INVALID_CREDENTIALS();
     }
-    const account = await this.check.check(identifier, await this.findForLogin(identifier), input.password, request, true);
-    await this.throttle.count([{ policy: PasswordLimit.SUCCESSES_BY_ACCOUNT, key: account.id }]);
+    const found = await this.findForLogin(identifier);
+    // Successes count on a limit of their own (session floods), settled with the attempt in one round trip.
+    const successes = found ? [{ policy: PasswordLimit.SUCCESSES_BY_ACCOUNT, key: found.id }] : [];
+    const account = await this.check.check(identifier, found, input.password, request, true, successes);
     if (account.password_hash && this.hasher.needsRehash(account.password_hash)) await this.rehash(account.id, input.password);
     return this.signIn.complete(account, PASSWORD_METHOD, request);
   }

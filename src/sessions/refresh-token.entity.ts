@@ -8,6 +8,8 @@ import { SessionEntity } from './session.entity';
 @Entity({ name: 'refresh_tokens' })
 @Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
 @Index('ix_refresh_tokens_retired_at', ['retiredAt'], { where: 'retired_at IS NOT NULL' })
+// A rotation finds the predecessor whose grace copy it drops by this (src/sessions/refresh-rotation.ts).
+@Index('ix_refresh_tokens_successor_id', ['successorId'], { where: 'successor_id IS NOT NULL' })
 export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -2,8 +2,10 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { Encryptor } from '../crypto/encryption';
 import { CoreConfigToken } from '../app/tokens';
+import { Sql } from '../db/sql';
 import { defineModule } from '../module';
 import { AccessTokenService } from '../tokens/access-token.service';
+import { SessionWritePaths1733200000001 } from './migrations/1733200000001-session-write-paths';
 import { RefreshTokenEntity } from './refresh-token.entity';
 import { RevocationWatcher } from './revocation-watcher';
 import { SessionEntity } from './session.entity';
@@ -19,6 +21,7 @@ const ENDED_SESSION_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 export const sessionsModule = defineModule({
   name: 'sessions',
   entities: [SessionEntity, RefreshTokenEntity],
+  migrations: [SessionWritePaths1733200000001],
   auditEvents: Object.values(SessionEvent),
   secretFields: ['refreshToken', 'accessToken'],
   resolvers: [SessionsResolver],
@@ -44,7 +47,7 @@ export const sessionsModule = defineModule({
     const tokens = c.set(SessionTokens, new SessionTokens(c.get(AccessTokenService)));
     const sessions = c.set(
       SessionsService,
-      new SessionsService(c.get(DataSource), c.get(AuditService), c.get(Encryptor), c.get(RevocationWatcher), {
+      new SessionsService(c.get(DataSource), c.get(Sql), c.get(AuditService), c.get(Encryptor), c.get(RevocationWatcher), {
         idleSeconds: config.sessionIdleSeconds,
         absoluteSeconds: config.sessionAbsoluteSeconds,
         reuseGraceSeconds: config.refreshReuseGraceSeconds,

@@ -1,53 +1,23 @@
-import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { USER_AGENT_MAX_CHARS, type AuditService } from '../audit/audit.service';
+import type { AuditRecord, AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Encryptor } from '../crypto/encryption';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
+import type { Sql } from '../db/sql';
 import { badField, CoreErrors } from '../errors/core-errors';
-import { SessionEvent } from './session.events';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
+import { rotateCurrent, successorAad } from './refresh-rotation';
 import type { RevocationWatcher } from './revocation-watcher';
+import { SessionOpener, type OpenedSession, type SessionOptions } from './session-open';
+import { revokeSessions, SessionRevokedReason } from './session-revocation';
+import { SessionEvent } from './session.events';
 import { Session } from './session.type';
 
-export const SessionRevokedReason = {
-  LOGOUT: 'logout',
-  LOGOUT_ALL: 'logout_all',
-  REVOKED_BY_USER: 'revoked_by_user',
-  PASSWORD_CHANGED: 'password_changed',
-  PASSWORD_RESET: 'password_reset',
-  REFRESH_TOKEN_REUSE: 'refresh_token_reuse',
-  EXPIRED: 'expired',
-  /** Opening a session beyond SESSION_MAX_PER_USER ends the least recently used ones. */
-  SESSION_LIMIT: 'session_limit',
-  /** An account lost a role: tokens claiming it must not live on. */
-  ROLES_REDUCED: 'roles_reduced',
-  ACCOUNT_LOCKED: 'account_locked',
-  REVOKED_BY_ADMIN: 'revoked_by_admin',
-} as const;
-export type SessionRevokedReason = (typeof SessionRevokedReason)[keyof typeof SessionRevokedReason];
-
-export interface SessionOptions {
-  idleSeconds: number;
-  absoluteSeconds: number;
-  reuseGraceSeconds: number;
-  /** Live sessions an account may hold (SESSION_MAX_PER_USER, at most SESSIONS_LIST_MAX). */
-  maxPerUser: number;
-}
+export { revokeSessions, SessionRevokedReason } from './session-revocation';
+export type { OpenedSession, SessionOptions } from './session-open';
 
 /** Most entries `sessions` can return: the query cost rule prices the list at this many. */
 export const SESSIONS_LIST_MAX = 100;
-/** First key of the per-account advisory lock that serialises session opens (the second: the user id's hash). */
-const SESSION_OPEN_LOCK = 0x5e55;
-/** A session is live: not revoked, before its absolute end and its idle end ($idle: idle seconds). */
-const LIVE = (idle: string) => `revoked_at IS NULL AND expires_at > now() AND last_used_at + make_interval(secs => ${idle}) > now()`;
-
-export interface OpenedSession {
-  sessionId: string;
-  refreshToken: string;
-  /** The absolute end: no access token of this session may outlive it. */
-  expiresAt: Date;
-}
 
 export interface RefreshedSession extends OpenedSession {
   user: UserRow;
@@ -60,139 +30,148 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 type RefreshOutcome = { kind: 'ok'; session: RefreshedSession } | { kind: 'invalid' } | { kind: 'locked' } | { kind: 'reused'; sessionId: string };
 
 export class SessionsService {
+  /** How sessions open: one statement in the common case (src/sessions/session-open.ts). */
+  readonly opener: SessionOpener;
+
   constructor(
     private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly audit: AuditService,
     private readonly encryptor: Encryptor,
     private readonly revocations: RevocationWatcher,
     private readonly options: SessionOptions,
-  ) {}
+  ) {
+    this.opener = new SessionOpener(sql, audit, options);
+  }
 
   /**
-   * Opens a session with its first refresh token, inside the caller's transaction. Past
-   * `maxPerUser` live sessions, the least recently used ones end (`session_limit`, audited) in the
-   * same transaction; other instances and this one learn it from the revocation poll.
+   * Opens a session with the caller's `audit` rows in the same commit: one statement while the
+   * account is under SESSION_MAX_PER_USER (in `manager`'s transaction when given); at the cap, a
+   * transaction that also ends the least recently used sessions (`session_limit`, audited).
    */
-  async open(manager: EntityManager, userId: string, request: RequestInfo): Promise<OpenedSession> {
-    const sessionId = randomUUID();
-    const now = new Date();
-    const expiresAt = new Date(now.getTime() + this.options.absoluteSeconds * 1000);
-    const refreshToken = newOpaqueToken();
-    // Opens of one account take turns, so racing logins cannot all pass the cap together.
-    await manager.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SESSION_OPEN_LOCK, userId]);
-    const others: Array<{ live: number }> = await manager.query(
-      `WITH s AS (INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip_address)
-                  VALUES ($1, $2, $3, $3, $4, $5, $6)),
-            rt AS (INSERT INTO refresh_tokens (session_id, token_hash) VALUES ($1, $7))
-       SELECT count(*)::int AS live FROM sessions WHERE user_id = $2 AND ${LIVE('$8')}`,
-      [sessionId, userId, now, expiresAt, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null, request.ip, sha256Hex(refreshToken), this.options.idleSeconds],
-    );
-    // The count ran on the statement's snapshot: it saw the other sessions, not the new one.
-    if (others[0].live >= this.options.maxPerUser) {
-      await revokeSessions(
-        manager,
-        `id IN (SELECT id FROM sessions WHERE user_id = $1 AND id <> $2 AND ${LIVE('$3')}
-                 ORDER BY last_used_at DESC, created_at DESC, id OFFSET $4)`,
-        [userId, sessionId, this.options.idleSeconds, this.options.maxPerUser - 1],
-        SessionRevokedReason.SESSION_LIMIT,
-        request,
-      );
-    }
-    return { sessionId, refreshToken, expiresAt };
+  async openAudited(userId: string, request: RequestInfo, audit: AuditRecord[], manager?: EntityManager): Promise<OpenedSession> {
+    const opened = await this.opener.openNow(userId, request, audit, manager);
+    if (opened) return opened;
+    const trim = async (m: EntityManager): Promise<OpenedSession> => {
+      await this.audit.record(m, ...audit);
+      return this.opener.openTrimming(m, userId, request);
+    };
+    return manager ? trim(manager) : this.dataSource.transaction(trim);
+  }
+
+  /** Opens a session inside the caller's transaction, ending the least recently used ones past the cap. */
+  open(manager: EntityManager, userId: string, request: RequestInfo): Promise<OpenedSession> {
+    return this.opener.openTrimming(manager, userId, request);
   }
 
   /**
    * Rotates a refresh token. Racing refreshes with one token (several tabs) inside the grace window
-   * all get the same successor; a retired token presented later revokes the whole session.
+   * all get the same successor; a retired token presented later revokes the whole session. The
+   * current token rotates in one statement (src/sessions/refresh-rotation.ts); anything else (a
+   * retired token, an ended session) goes through the locking transaction below.
    */
   async refresh(refreshToken: string, request: RequestInfo): Promise<RefreshedSession> {
-    if (!refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw CoreErrors.INVALID_TOKEN();
-    const tokenHash = sha256Hex(refreshToken);
-    const outcome = await this.dataSource.transaction(async (m): Promise<RefreshOutcome> => {
-      // Lock the session row first, then read the token in a later statement: under READ COMMITTED
-      // that read sees what a racing refresh committed while this one waited for the lock.
-      const owner: Array<{ id: string }> = await m.query(
-        'SELECT id FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) FOR UPDATE',
-        [tokenHash],
-      );
-      if (!owner[0]) return { kind: 'invalid' };
-      const rows: Array<{
-        rt_id: string;
-        session_id: string;
-        retired_at: Date | null;
-        successor_enc: string | null;
-        successor_current: boolean | null;
-        expires_at: Date;
-        last_used_at: Date;
-        revoked_at: Date | null;
-        user_id: string;
-        locked: boolean;
-        db_now: Date;
-      }> = await m.query(
-        `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, rt.successor_enc,
-                (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
-                s.expires_at, s.last_used_at, s.revoked_at, s.user_id, u.locked_at IS NOT NULL AS locked, now() AS db_now
-           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
-          WHERE rt.token_hash = $1`,
-        [tokenHash],
-      );
-      const row = rows[0];
-      if (!row) return { kind: 'invalid' };
-      // A token of the account (its session ended by the lock) says why: the holder had it.
-      if (row.locked) return { kind: 'locked' };
-      if (row.revoked_at) return { kind: 'invalid' };
-      const now = row.db_now;
-      const idleEnd = row.last_used_at.getTime() + this.options.idleSeconds * 1000;
-      if (now.getTime() >= row.expires_at.getTime() || now.getTime() >= idleEnd) {
-        await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.EXPIRED, null);
-        return { kind: 'invalid' };
-      }
-
-      // Statements below are merged with CTEs: a refresh is a handful of round trips, not ten.
-      const touchSessionThenReadUser = `s AS (UPDATE sessions SET last_used_at = now(), ip_address = COALESCE($2, ip_address) WHERE id = $1)
-        SELECT ${USER_COLUMNS} FROM users WHERE id = $3`;
-      let nextToken: string;
-      let users: UserRow[];
-      if (row.retired_at === null) {
-        nextToken = newOpaqueToken();
-        // Only the token just retired keeps a copy of its successor, and only for the grace window.
-        users = await m.query(
-          `WITH ins AS (INSERT INTO refresh_tokens (id, session_id, token_hash) VALUES ($4, $1, $5)),
-                rt AS (UPDATE refresh_tokens
-                          SET retired_at = CASE WHEN id = $6 THEN now() ELSE retired_at END,
-                              successor_id = CASE WHEN id = $6 THEN $4::uuid ELSE successor_id END,
-                              successor_enc = CASE WHEN id = $6 THEN $7 ELSE NULL END
-                        WHERE session_id = $1 AND (id = $6 OR successor_enc IS NOT NULL)),
-                ${touchSessionThenReadUser}`,
-          [row.session_id, request.ip, row.user_id, randomUUID(), sha256Hex(nextToken), row.rt_id, this.encryptor.encrypt(nextToken, row.rt_id)],
-        );
-      } else {
-        const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
-        if (!withinGrace || !row.successor_enc || !row.successor_current) {
-          await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
-          await this.audit.record(m, {
-            type: SessionEvent.REFRESH_TOKEN_REUSED,
-            userId: row.user_id,
-            sessionId: row.session_id,
-            ip: request.ip,
-            userAgent: request.userAgent,
-          });
-          return { kind: 'reused', sessionId: row.session_id };
-        }
-        nextToken = this.encryptor.decrypt(row.successor_enc, row.rt_id);
-        users = await m.query(`WITH ${touchSessionThenReadUser}`, [row.session_id, request.ip, row.user_id]);
-      }
-      if (!users[0]) return { kind: 'invalid' };
-      return {
-        kind: 'ok',
-        session: { sessionId: row.session_id, refreshToken: nextToken, expiresAt: row.expires_at, user: users[0] },
-      };
-    });
+    if (typeof refreshToken !== 'string' || !refreshToken || refreshToken.length > MAX_REFRESH_TOKEN_CHARS) throw CoreErrors.INVALID_TOKEN();
+    const rotation = await rotateCurrent(this.sql, this.encryptor, refreshToken, request.ip, this.options.idleSeconds);
+    if (rotation.kind === 'rotated') return rotation;
+    if (rotation.kind === 'unknown') throw CoreErrors.INVALID_TOKEN();
+    const outcome = await this.dataSource.transaction((m) => this.refreshRetired(m, sha256Hex(refreshToken), request));
     if (outcome.kind === 'ok') return outcome.session;
-    if (outcome.kind === 'locked') throw CoreErrors.ACCOUNT_LOCKED();
     // The revocation is committed before the error goes out.
     if (outcome.kind === 'reused') this.revocations.markRevoked(outcome.sessionId);
-    throw CoreErrors.INVALID_TOKEN(outcome.kind === 'reused' ? { reason: 'reuse_detected' } : {});
+    if (outcome.kind === 'locked') throw CoreErrors.ACCOUNT_LOCKED();
+    throw CoreErrors.INVALID_TOKEN();
+  }
+
+  private async refreshRetired(m: EntityManager, tokenHash: string, request: RequestInfo): Promise<RefreshOutcome> {
+    // Lock the session row first, then read the token in a later statement: under READ COMMITTED
+    // that read sees what a racing refresh committed while this one waited for the lock.
+    const owner: Array<{ id: string }> = await m.query(
+      'SELECT id FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1) FOR UPDATE',
+      [tokenHash],
+    );
+    if (!owner[0]) return { kind: 'invalid' };
+    const rows: Array<{
+      rt_id: string;
+      session_id: string;
+      retired_at: Date | null;
+      successor_enc: string | null;
+      successor_current: boolean | null;
+      expires_at: Date;
+      last_used_at: Date;
+      revoked_at: Date | null;
+      user_id: string;
+      locked: boolean;
+      db_now: Date;
+    }> = await m.query(
+      `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, rt.successor_enc,
+              (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
+              s.expires_at, s.last_used_at, s.revoked_at, s.user_id, u.locked_at IS NOT NULL AS locked, now() AS db_now
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+        WHERE rt.token_hash = $1`,
+      [tokenHash],
+    );
+    const row = rows[0];
+    if (!row) return { kind: 'invalid' };
+    // A token of a locked account (its session ended by the lock) says why: the holder had it.
+    if (row.locked) return { kind: 'locked' };
+    if (row.revoked_at) return { kind: 'invalid' };
+    const now = row.db_now;
+    const idleEnd = row.last_used_at.getTime() + this.options.idleSeconds * 1000;
+    if (now.getTime() >= row.expires_at.getTime() || now.getTime() >= idleEnd) {
+      await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.EXPIRED, null);
+      return { kind: 'invalid' };
+    }
+
+    // Statements below are merged with CTEs: a refresh is a handful of round trips, not ten.
+    const touchSessionThenReadUser = `s AS (UPDATE sessions SET last_used_at = now(), ip_address = COALESCE($2, ip_address) WHERE id = $1)
+      SELECT ${USER_COLUMNS} FROM users WHERE id = $3`;
+    let nextToken: string;
+    let users: UserRow[];
+    if (row.retired_at === null) {
+      // Current again (a racing rotation rolled back): rotate here, under the session lock.
+      nextToken = newOpaqueToken();
+      // Only the token just retired keeps a copy of its successor, and only for the grace window.
+      users = await m.query(
+        `WITH ins AS (INSERT INTO refresh_tokens (session_id, token_hash) VALUES ($1, $5) RETURNING id),
+              rt AS (UPDATE refresh_tokens
+                        SET retired_at = CASE WHEN id = $4 THEN now() ELSE retired_at END,
+                            successor_id = CASE WHEN id = $4 THEN (SELECT id FROM ins) ELSE successor_id END,
+                            successor_enc = CASE WHEN id = $4 THEN $6 ELSE NULL END
+                      WHERE session_id = $1 AND (id = $4 OR successor_enc IS NOT NULL)),
+              ${touchSessionThenReadUser}`,
+        [row.session_id, request.ip, row.user_id, row.rt_id, sha256Hex(nextToken), this.encryptor.encrypt(nextToken, successorAad(tokenHash))],
+      );
+    } else {
+      const withinGrace = now.getTime() - row.retired_at.getTime() <= this.options.reuseGraceSeconds * 1000;
+      if (!withinGrace || !row.successor_enc || !row.successor_current) {
+        await revokeSessions(m, 'id = $1', [row.session_id], SessionRevokedReason.REFRESH_TOKEN_REUSE, request);
+        await this.audit.record(m, {
+          type: SessionEvent.REFRESH_TOKEN_REUSED,
+          userId: row.user_id,
+          sessionId: row.session_id,
+          ip: request.ip,
+          userAgent: request.userAgent,
+        });
+        return { kind: 'reused', sessionId: row.session_id };
+      }
+      nextToken = this.decryptSuccessor(row.successor_enc, tokenHash, row.rt_id);
+      users = await m.query(`WITH ${touchSessionThenReadUser}`, [row.session_id, request.ip, row.user_id]);
+    }
+    if (!users[0]) return { kind: 'invalid' };
+    return {
+      kind: 'ok',
+      session: { sessionId: row.session_id, refreshToken: nextToken, expiresAt: row.expires_at, user: users[0] },
+    };
+  }
+
+  /** Grace copies name the token they succeed; those written before that bound the retired row's id. */
+  private decryptSuccessor(successorEnc: string, tokenHash: string, retiredId: string): string {
+    try {
+      return this.encryptor.decrypt(successorEnc, successorAad(tokenHash));
+    } catch {
+      return this.encryptor.decrypt(successorEnc, retiredId);
+    }
   }
 
   async listLive(userId: string, currentSessionId: string): Promise<Session[]> {
@@ -249,38 +228,4 @@ export class SessionsService {
     const ids = await this.dataSource.transaction((m) => this.revokeAllOfUser(m, userId, SessionRevokedReason.LOGOUT_ALL, request));
     this.revocations.markRevoked(...ids);
   }
-}
-
-/**
- * Revokes the live sessions matching `where` (its parameters are `params`) in ONE statement,
- * however many there are: the sessions, their refresh tokens' grace copies and, when `request` is
- * given, one `session.revoked` audit row per session, all set-based. Nothing is bound per session
- * (PostgreSQL allows 65,535 bind parameters in a statement; one row each used to pass it at ~11,000
- * sessions, and the revocation rolled back). Stamped with clock_timestamp(), the moment of the
- * UPDATE, not the transaction's start: pollers read revocations by time. Returns the ids revoked;
- * the caller marks them in the revocation watcher once committed.
- */
-export async function revokeSessions(
-  m: EntityManager,
-  where: string,
-  params: unknown[],
-  reason: SessionRevokedReason,
-  request: RequestInfo | null,
-): Promise<string[]> {
-  const at = (offset: number) => `$${params.length + offset}`;
-  const revoke = `WITH revoked AS (UPDATE sessions SET revoked_at = clock_timestamp(), revoked_reason = ${at(1)}::text
-                                 WHERE (${where}) AND revoked_at IS NULL
-                                 RETURNING id, user_id),
-          grace AS (UPDATE refresh_tokens SET successor_enc = NULL
-                     WHERE session_id IN (SELECT id FROM revoked) AND successor_enc IS NOT NULL)`;
-  const rows: Array<{ id: string }> = request
-    ? await m.query(
-        `${revoke}
-         INSERT INTO audit_events (type, user_id, session_id, ip_address, user_agent, data)
-         SELECT ${at(2)}, user_id, id, ${at(3)}, ${at(4)}, jsonb_build_object('reason', ${at(1)}::text) FROM revoked
-         RETURNING session_id AS id`,
-        [...params, reason, SessionEvent.SESSION_REVOKED, request.ip, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null],
-      )
-    : await m.query(`${revoke} SELECT id FROM revoked`, [...params, reason]);
-  return rows.map((r) => r.id);
 }

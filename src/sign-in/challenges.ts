@@ -3,6 +3,9 @@ import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
 import { USER_AGENT_MAX_CHARS } from '../audit/audit.service';
+import type { Sql } from '../db/sql';
+import { Statement } from '../db/statement';
+import { USER_COLUMNS } from '../users/user.type';
 import type { TwoFactorMethod } from './second-factor';
 import { SignInEvent } from './sign-in.events';
 import { TwoFactorChallenge } from './sign-in.types';
@@ -31,34 +34,82 @@ export async function rowsOf<T>(m: EntityManager, text: string, values: unknown[
   return (await m.queryRunner.query(text, values, true)).records as T[];
 }
 
+/** A live challenge read with its account, unlocked (the first round trip of the 2FA step). */
+export interface ChallengeRead {
+  challengeId: string;
+  createdAt: Date;
+  /** The account's SIGN_IN_COLUMNS, `password_changed_since` and the factors' account columns. */
+  account: Record<string, unknown> & { id: string; two_factor_enabled: boolean; locked_at: Date | null; password_changed_since: boolean };
+}
+
 /** Pending second-factor steps: opaque tokens stored as hashes, 5 minutes, 5 wrong answers. */
 export class Challenges {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly audit: AuditService,
   ) {}
 
+  /** Stores a challenge and its audit row in one statement. */
   async issue(userId: string, methods: TwoFactorMethod[], request: RequestInfo): Promise<TwoFactorChallenge> {
     const token = newOpaqueToken();
-    await this.dataSource.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO two_factor_challenges (user_id, token_hash, expires_at, ip_address, user_agent)
-         VALUES ($1, $2, now() + make_interval(secs => $3), $4, $5)`,
-        [userId, sha256Hex(token), CHALLENGE_TTL_SECONDS, request.ip, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null],
-      );
-      await this.audit.record(m, { type: SignInEvent.LOGIN_CHALLENGED, userId, ip: request.ip, userAgent: request.userAgent });
-    });
+    const q = new Statement();
+    const issued = q.with(
+      'issued',
+      `INSERT INTO two_factor_challenges (user_id, token_hash, expires_at, ip_address, user_agent)
+       VALUES (${q.bind(userId)}::uuid, ${q.bind(sha256Hex(token))}, now() + make_interval(secs => ${q.bind(CHALLENGE_TTL_SECONDS)}::int),
+               ${q.bind(request.ip)}::text, ${q.bind(request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null)}::text)
+       RETURNING id`,
+    );
+    this.audit.insertStep(q, 'audited', issued, [{ type: SignInEvent.LOGIN_CHALLENGED, userId, ip: request.ip, userAgent: request.userAgent }]);
+    await this.sql.many('challenge_issue', q.text('SELECT 1'), q.values);
     return Object.assign(new TwoFactorChallenge(), { challengeToken: token, expiresIn: CHALLENGE_TTL_SECONDS, methods });
   }
 
-  /** The account a live challenge belongs to (no lock), or null; cheap input checks first. */
+  /** A live challenge with its account row (plus `columns` of users), unlocked; null when none. Cheap input checks first. */
+  /** The account a live challenge belongs to (no lock), or null (other second steps, such as a passkey's, start here). */
   async ownerOf(token: string): Promise<string | null> {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
-    const rows: Array<{ user_id: string }> = await this.dataSource.query(
+    const rows: Array<{ user_id: string }> = await this.sql.many(
+      'challenge_owner',
       'SELECT user_id FROM two_factor_challenges WHERE token_hash = $1 AND consumed_at IS NULL AND expires_at > now() AND attempts < $2',
       [sha256Hex(token), MAX_CHALLENGE_ATTEMPTS],
     );
     return rows[0]?.user_id ?? null;
+  }
+
+  async readLive(token: string, columns: readonly string[]): Promise<ChallengeRead | null> {
+    if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
+    const select = [...new Set([...USER_COLUMNS.split(', '), 'locked_at', ...columns])].map((c) => `u.${c}`).join(', ');
+    const rows: Array<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date }> = await this.sql.many(
+      'challenge_read', // the factors, hence the columns, are fixed for the life of the process
+      `SELECT c.id AS challenge_id, c.created_at AS challenge_created_at, ${select}, u.password_changed_at > c.created_at AS password_changed_since
+         FROM two_factor_challenges c JOIN users u ON u.id = c.user_id
+        WHERE c.token_hash = $1 AND c.consumed_at IS NULL AND c.expires_at > now() AND c.attempts < $2`,
+      [sha256Hex(token), MAX_CHALLENGE_ATTEMPTS],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const { challenge_id: challengeId, challenge_created_at: createdAt, ...account } = row;
+    return { challengeId, createdAt, account };
+  }
+
+  /**
+   * The step `ch` of a one-statement 2FA step: the challenge locked, live and under its attempt
+   * limit (re-checked on its newest version after the lock), yielding id, user_id and created_at.
+   */
+  lockStep(q: Statement, token: string): string {
+    return q.with(
+      'ch',
+      `SELECT id, user_id, created_at FROM two_factor_challenges
+        WHERE token_hash = ${q.bind(sha256Hex(token))} AND consumed_at IS NULL AND expires_at > now() AND attempts < ${q.bind(MAX_CHALLENGE_ATTEMPTS)}::int
+        FOR UPDATE`,
+    );
+  }
+
+  /** The step that spends the locked challenge once `gate` yields a row. */
+  consumeStep(q: Statement, gate: string): string {
+    return q.with('used', `UPDATE two_factor_challenges SET consumed_at = now() WHERE id = (SELECT id FROM ch) AND EXISTS (SELECT 1 FROM ${gate}) RETURNING id`);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Throttle } from '../abuse/throttle';
 import { AuditService } from '../audit/audit.service';
+import { Sql } from '../db/sql';
 import { defineModule } from '../module';
 import { SessionTokens } from '../sessions/session-tokens';
 import { SessionsService } from '../sessions/sessions.service';
@@ -37,10 +38,10 @@ export const signInModule = defineModule<SignInConfig>({
   ],
   register(c) {
     const dataSource = c.get(DataSource);
-    const challenges = c.set(Challenges, new Challenges(dataSource, c.get(AuditService)));
+    const challenges = c.set(Challenges, new Challenges(dataSource, c.get(Sql), c.get(AuditService)));
     const signIn = c.set(
       SignInService,
-      new SignInService(dataSource, c.get(SessionsService), c.get(SessionTokens), c.get(AuditService), challenges, c.get(SecondFactors), c.get(Throttle)),
+      new SignInService(dataSource, c.get(SessionsService), c.get(SessionTokens), c.get(AuditService), challenges, c.get(SecondFactors), c.get(Throttle), c.get(Sql)),
     );
     c.set(SecondFactorCheck, new SecondFactorCheck(dataSource, c.get(SecondFactors), c.get(Throttle), c.get(AuditService), signIn));
     c.set(SignInResolver, new SignInResolver(signIn, c.get(SecondFactors)));

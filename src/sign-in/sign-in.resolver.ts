@@ -25,9 +25,12 @@ export class SignInResolver {
   @ChecksCredentials()
   @Mutation(() => AuthPayload, { description: 'Finishes a login that returned a TwoFactorChallenge.' })
   verifyTwoFactor(@Arg('input', () => VerifyTwoFactorInput) input: VerifyTwoFactorInput, @Ctx() ctx: GraphQLContext): Promise<AuthPayload> {
-    const code = input.code;
-    return this.signIn.completeChallenge(input.challengeToken, ctx.request, (m, account) =>
-      typeof code === 'string' && code.length <= MAX_CODE_INPUT_CHARS ? this.factors.consumeCode(m, account.id, code) : Promise.resolve(null),
+    const code = typeof input.code === 'string' && input.code.length <= MAX_CODE_INPUT_CHARS ? input.code : null;
+    return this.signIn.completeChallenge(
+      input.challengeToken,
+      ctx.request,
+      (m, account) => (code === null ? Promise.resolve(null) : this.factors.consumeCode(m, account.id, code)),
+      (account) => (code === null ? null : this.factors.claimCode(account, code)),
     );
   }
 }

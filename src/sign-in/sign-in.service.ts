@@ -1,14 +1,16 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Throttle } from '../abuse/throttle';
-import type { AuditService } from '../audit/audit.service';
+import type { AuditRecord, AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
+import type { Sql } from '../db/sql';
+import { Statement } from '../db/statement';
 import { CoreErrors } from '../errors/core-errors';
 import type { AuthPayload } from '../sessions/auth-payload.type';
 import type { SessionTokens } from '../sessions/session-tokens';
 import type { SessionsService } from '../sessions/sessions.service';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
-import { rowsOf, type Challenges } from './challenges';
-import { TwoFactorMethod, type SecondFactors } from './second-factor';
+import { rowsOf, type ChallengeRead, type Challenges } from './challenges';
+import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type SecondFactors } from './second-factor';
 import { SecondFactorLimit } from './sign-in.config';
 import { SignInErrors } from './sign-in.errors';
 import { SignInEvent } from './sign-in.events';
@@ -26,6 +28,8 @@ export interface CompleteOptions {
   manager?: EntityManager;
   /** Audit the success as login.succeeded (default); register records its own event instead. */
   auditSuccess?: boolean;
+  /** Further audit rows to commit with the session, in its statement (register: user.registered). */
+  audit?: AuditRecord[];
 }
 
 type ChallengeOutcome = { kind: 'ok'; payload: AuthPayload } | { kind: 'invalid_token' } | { kind: 'wrong_answer' };
@@ -46,6 +50,7 @@ export class SignInService {
     private readonly challenges: Challenges,
     private readonly factors: SecondFactors,
     private readonly throttle: Throttle,
+    private readonly sql: Sql,
   ) {}
 
   async complete(account: SignInAccount, method: SignInMethod, request: RequestInfo, options: CompleteOptions = {}): Promise<SignInResult> {
@@ -54,13 +59,14 @@ export class SignInService {
     if (account.two_factor_enabled && !method.provesSecondFactor) {
       return this.challenges.issue(account.id, await this.factors.methodsOf(account, this.dataSource), request);
     }
-    const open = async (m: EntityManager): Promise<AuthPayload> => {
-      if (options.auditSuccess !== false) {
-        await this.audit.record(m, { type: SignInEvent.LOGIN_SUCCEEDED, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { method: method.name } });
-      }
-      return this.tokens.payload(account, await this.sessions.open(m, account.id, request));
-    };
-    return options.manager ? open(options.manager) : this.dataSource.transaction(open);
+    const audit = [
+      ...(options.audit ?? []),
+      ...(options.auditSuccess === false
+        ? []
+        : [{ type: SignInEvent.LOGIN_SUCCEEDED, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { method: method.name } }]),
+    ];
+    // One statement in the common case: the session, its first token and the audit row commit together.
+    return this.tokens.payload(account, await this.sessions.openAudited(account.id, request, audit, options.manager));
   }
 
   /**
@@ -68,20 +74,34 @@ export class SignInService {
    * passkey assertion) inside the transaction that locked the challenge and returns the factor that
    * passed, or null. Counted on the account's and the address's second-factor limits before the
    * proof is looked at.
+   *
+   * `claim`, optional, is the fast path: given the account row (read with the challenge, with the
+   * factors' `accountColumns`), the proof checked without writing, and how to spend it (a passkey
+   * step would read its credential here and spend it by its signature counter). The challenge lock, the spending, the session and the
+   * audit rows are then one statement: the step costs two round trips (the read and that write)
+   * besides the throttle's. Whenever that statement does not open the session (a wrong or raced
+   * proof, a locked account, the session cap, a dead challenge) it has written nothing, and `answer`
+   * gives the verdict the slow way.
    */
   async completeChallenge(
     token: string,
     request: RequestInfo,
     answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
+    claim?: (account: ClaimAccount) => CodeClaim | null | Promise<CodeClaim | null>,
   ): Promise<AuthPayload> {
-    const userId = await this.challenges.ownerOf(token);
-    if (!userId) throw CoreErrors.INVALID_TOKEN();
+    const read = await this.challenges.readLive(token, this.factors.accountColumns());
+    if (!read) throw CoreErrors.INVALID_TOKEN();
+    const userId = read.account.id;
     const checks = [
       { policy: SecondFactorLimit.BY_ACCOUNT, key: userId },
       { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
     ];
     return this.throttle.attempt(checks, async (attempt) => {
-      const outcome = await this.dataSource.transaction((m) => this.answerChallenge(m, token, request, answer));
+      const fast = claim && this.mayAnswerFast(read) ? await claim(read.account) : null;
+      const payload = fast ? await this.answerFast(token, read, fast, request) : null;
+      const outcome: ChallengeOutcome = payload
+        ? { kind: 'ok', payload }
+        : await this.dataSource.transaction((m) => this.answerChallenge(m, token, request, answer));
       // A dead challenge is no verdict on the account: the attempt is settled (refunded).
       if (outcome.kind === 'invalid_token') throw CoreErrors.INVALID_TOKEN();
       if (outcome.kind === 'wrong_answer') {
@@ -101,6 +121,43 @@ export class SignInService {
     );
   }
 
+  /** What the read shows must be refused or counted goes the slow way, which gives the exact answer. */
+  private mayAnswerFast(read: ChallengeRead): boolean {
+    const a = read.account;
+    return a.two_factor_enabled && !a.locked_at && !a.password_changed_since;
+  }
+
+  /**
+   * The 2FA step's write in one statement: the challenge locked (`ch`), the account's session slot
+   * (`slot`: its open lock, then its cap), the account re-checked and share-locked (`acct`: 2FA on,
+   * not locked, password unchanged since the challenge), the proof spent, the challenge spent, the
+   * session, its token and the audit rows. Locks in the order of the slow path (challenge, open
+   * lock, account). Each step reads the one before, so it all happens or none of it; null: none.
+   */
+  private async answerFast(token: string, read: ChallengeRead, claim: CodeClaim, request: RequestInfo): Promise<AuthPayload | null> {
+    const userId = read.account.id;
+    const q = new Statement();
+    const ch = this.challenges.lockStep(q, token);
+    const slot = this.sessions.opener.slotStep(q, userId, ch);
+    const acct = q.with(
+      'acct',
+      `SELECT u.id FROM users u, ch
+        WHERE u.id = ch.user_id AND u.id = ${q.bind(userId)}::uuid AND u.two_factor_enabled AND u.locked_at IS NULL
+          AND u.password_changed_at <= ch.created_at AND EXISTS (SELECT 1 FROM ${slot} WHERE ok)
+        FOR SHARE OF u`,
+    );
+    const spent = claim.spend(q, userId, acct);
+    const used = this.challenges.consumeStep(q, spent);
+    const { opened, session } = this.sessions.opener.insertSteps(q, userId, request, used);
+    const base = { userId, ip: request.ip, userAgent: request.userAgent };
+    this.audit.insertStep(q, 'audited', opened, [
+      { ...base, type: SignInEvent.LOGIN_SUCCEEDED, data: { secondFactor: claim.method.toLowerCase() } },
+      ...(claim.method === TwoFactorMethod.RECOVERY_CODE ? [{ ...base, type: SignInEvent.RECOVERY_CODE_USED, data: { context: 'login' } }] : []),
+    ]);
+    const rows = await this.sql.built<{ opened: number }>(q.text(`SELECT count(*)::int AS opened FROM ${opened}`), q.values);
+    return rows[0]?.opened === 1 ? this.tokens.payload(read.account as unknown as SignInAccount, session) : null;
+  }
+
   private async answerChallenge(
     m: EntityManager,
     token: string,
@@ -109,6 +166,8 @@ export class SignInService {
   ): Promise<ChallengeOutcome> {
     const challenge = await this.challenges.lockLive(m, token);
     if (!challenge) return { kind: 'invalid_token' };
+    // The account's open lock before its row: the one-statement path takes them in this order too.
+    await this.sessions.opener.lockOpens(m, challenge.userId);
     const [account] = await rowsOf<SignInAccount & { password_changed_since: boolean }>(
       m,
       `SELECT ${SIGN_IN_COLUMNS}, password_changed_at > $2 AS password_changed_since FROM users WHERE id = $1`,

@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { rowsOf } from '../sign-in/challenges';
-import { TwoFactorMethod, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
+import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
 import { RecoveryCodeEntity } from './recovery-code.entity';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, recoveryCodeHashes, type PepperSource } from './recovery-codes';
 import { RECOVERY_CODE_COUNT } from './two-factor.constants';
@@ -26,6 +26,24 @@ export class RecoveryCodeFactor implements SecondFactor {
       [userId, recoveryCodeHashes(this.pepper, userId, canonical)],
     );
     return used.length > 0;
+  }
+
+  /** A code of the right shape is tried in the sign-in statement; a wrong one spends nothing there. */
+  claimCode(account: ClaimAccount, code: string): CodeClaim | null {
+    const canonical = normalizeRecoveryCode(code);
+    if (!canonical || !account.two_factor_enabled) return null;
+    const hashes = recoveryCodeHashes(this.pepper, account.id, canonical);
+    return {
+      method: this.method,
+      spend: (q, userId, gate) =>
+        q.with(
+          'recovery_spent',
+          `UPDATE recovery_codes SET used_at = now()
+            WHERE user_id = ${q.bind(userId)}::uuid AND code_hash = ANY(${q.bind(hashes)}::text[]) AND used_at IS NULL
+              AND EXISTS (SELECT 1 FROM ${gate})
+           RETURNING id`,
+        ),
+    };
   }
 
   /** Retires every code of the user and stores the hashes of a new set; the plain codes go to the caller once. */

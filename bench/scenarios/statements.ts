@@ -1,0 +1,205 @@
+import type { BenchContext } from '../lib/context';
+import { dataOf, gql, LOGIN_MUTATION, ME_QUERY, REFRESH_MUTATION, REGISTER_MUTATION, VERIFY_2FA_MUTATION } from '../lib/graphql-client';
+import { atMost, type Row } from '../lib/report';
+import { refreshTokenIn } from '../lib/requests';
+import { SEED_PASSWORD, seedEmail, WRONG_PASSWORD } from '../lib/seed';
+import { startService, type BenchServer } from '../lib/servers';
+import { challengesFor, enrolTwoFactor, nextStepCode, TwoFactorUnavailable, type EnrolledAccount } from '../lib/two-factor-setup';
+
+const SECTION = 'database work per request (statements, counted in the service)';
+/** Requests per operation, sent one at a time (the count is per request, never timed). */
+const REQUESTS = 6;
+/** Statements of background work, not of any request: left out of every count. */
+const BACKGROUND = new Set(['revocations_since', 'throttle_cleanup']);
+const ACCOUNT_PREFIX = 'stm';
+
+interface Prepared {
+  /** Per-request inputs, made before counting starts. */
+  inputs: unknown[];
+}
+
+/**
+ * One operation whose statements are counted. `prepare` makes REQUESTS single-use inputs before
+ * counting (challenges, refresh tokens); `run` sends one request and throws unless it did what the
+ * row says. Adding a flow's row is one entry here.
+ */
+export interface StatementOp {
+  name: string;
+  /** The budget from issue #14, when there is one (a target: reported, never asserted). */
+  budget?: number;
+  prepare?(ctx: BenchContext, service: BenchServer, n: number): Promise<unknown[]>;
+  run(service: BenchServer, input: unknown, i: number): Promise<void>;
+}
+
+const loginAs = (identifier: string, password: string) => async (service: BenchServer) => {
+  const res = await gql(service.origin, LOGIN_MUTATION, { input: { identifier, password } });
+  return res;
+};
+
+const expectLogin = (typename: string) => async (res: Awaited<ReturnType<ReturnType<typeof loginAs>>>) => {
+  const login = res.data?.login as { __typename?: string } | undefined;
+  if (typename === 'INVALID_CREDENTIALS' ? res.errors?.[0]?.extensions?.code !== typename : login?.__typename !== typename) {
+    throw new Error(`expected ${typename}: ${JSON.stringify(res).slice(0, 200)}`);
+  }
+};
+
+let enrolled: EnrolledAccount[] | undefined;
+
+/** Seeded accounts each operation signs in as (apart, so one operation's failures do not touch another's). */
+const VALID_ACCOUNTS = 1;
+const WRONG_ACCOUNTS = 11;
+const REFRESH_ACCOUNTS = 21;
+
+/**
+ * REQUESTS seeded accounts from `first` on, with no failed login on record: earlier sections'
+ * wrong passwords would otherwise add the statement that clears the run of failures, which only
+ * the first success after failures pays.
+ */
+async function freshAccounts(ctx: BenchContext, first: number): Promise<string[]> {
+  const emails = Array.from({ length: REQUESTS }, (_, i) => seedEmail(first + i));
+  await ctx.db.query('UPDATE users SET failed_logins = 0 WHERE email = ANY($1)', [emails]);
+  return emails;
+}
+
+export const STATEMENT_OPS: StatementOp[] = [
+  {
+    name: 'login, valid password',
+    budget: 5,
+    prepare: (ctx) => freshAccounts(ctx, VALID_ACCOUNTS),
+    run: async (s, email) => expectLogin('AuthPayload')(await loginAs(email as string, SEED_PASSWORD)(s)),
+  },
+  {
+    name: 'login, wrong password',
+    budget: 5,
+    prepare: (ctx) => freshAccounts(ctx, WRONG_ACCOUNTS),
+    run: async (s, email) => expectLogin('INVALID_CREDENTIALS')(await loginAs(email as string, WRONG_PASSWORD)(s)),
+  },
+  {
+    name: 'login, unknown identifier',
+    budget: 5,
+    run: async (s, _x, i) => expectLogin('INVALID_CREDENTIALS')(await loginAs(`nobody-${Date.now()}-${i}@bench.test`, WRONG_PASSWORD)(s)),
+  },
+  {
+    name: 'login of a 2FA account (challenge)',
+    budget: 5,
+    prepare: async (ctx, _s, n) => (enrolled ??= await enrolTwoFactor(ctx, ACCOUNT_PREFIX, n)),
+    run: async (s, account) => expectLogin('TwoFactorChallenge')(await loginAs((account as EnrolledAccount).session.email, SEED_PASSWORD)(s)),
+  },
+  {
+    name: 'verifyTwoFactor, TOTP (2 + the throttle\'s 2)',
+    budget: 4,
+    prepare: async (ctx, s, n) => {
+      enrolled ??= await enrolTwoFactor(ctx, ACCOUNT_PREFIX, n);
+      const tokens = await challengesFor(s.origin, enrolled);
+      return enrolled.map((account, i) => ({ account, token: tokens[i] }));
+    },
+    run: async (s, input) => {
+      const { account, token } = input as { account: EnrolledAccount; token: string };
+      dataOf(await gql(s.origin, VERIFY_2FA_MUTATION, { input: { challengeToken: token, code: nextStepCode(account.secret) } }), 'verifyTwoFactor');
+    },
+  },
+  {
+    name: 'refreshToken (current token)',
+    budget: 1,
+    prepare: async (ctx, s) =>
+      Promise.all((await freshAccounts(ctx, REFRESH_ACCOUNTS)).map(async (email) => refreshTokenIn(JSON.stringify((await loginAs(email, SEED_PASSWORD)(s)).data ?? {})))),
+    run: async (s, token) => {
+      dataOf(await gql(s.origin, REFRESH_MUTATION, { refreshToken: token }), 'refreshToken');
+    },
+  },
+  {
+    name: 'register',
+    run: async (s, _x, i) => {
+      dataOf(await gql(s.origin, REGISTER_MUTATION, { input: { email: `stm-r${Date.now()}-${i}@bench.test`, password: SEED_PASSWORD } }), 'register');
+    },
+  },
+  {
+    name: 'me',
+    budget: 1,
+    prepare: async (ctx, _s, n) => ctx.mint.fresh(n),
+    run: async (s, token) => {
+      dataOf(await gql(s.origin, ME_QUERY, {}, token as string), 'me');
+    },
+  },
+];
+
+interface Counts {
+  statements: Record<string, number>;
+  redis: Record<string, number>;
+}
+
+async function countOf(service: BenchServer, work: () => Promise<void>): Promise<Counts> {
+  await service.child.call('queries:reset');
+  await work();
+  const read = await service.child.call<{ statements?: Record<string, number>; redis?: Record<string, number> }>('queries:read');
+  const statements = Object.fromEntries(Object.entries(read.statements ?? {}).filter(([label]) => !BACKGROUND.has(label)));
+  return { statements, redis: read.redis ?? {} };
+}
+
+const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** Counts each operation's statements on `service` and pushes a row per operation. */
+async function countOps(ctx: BenchContext, service: BenchServer, ops: StatementOp[], label: string): Promise<void> {
+  for (const op of ops) {
+    let inputs: unknown[];
+    try {
+      inputs = op.prepare ? await op.prepare(ctx, service, REQUESTS) : Array.from({ length: REQUESTS }, () => undefined);
+    } catch (error) {
+      if (!(error instanceof TwoFactorUnavailable)) throw error;
+      ctx.rows.push({ section: SECTION, scenario: op.name, result: 'skip', note: error.message });
+      continue;
+    }
+    const counts = await countOf(service, async () => {
+      for (let i = 0; i < inputs.length; i++) await op.run(service, inputs[i], i);
+    });
+    const perRequest = total(counts.statements) / inputs.length;
+    const redisPerRequest = total(counts.redis) / inputs.length;
+    const top = Object.entries(counts.statements)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, n]) => `${name} x${+(n / inputs.length).toFixed(2)}`)
+      .join(', ');
+    const row: Row = {
+      section: SECTION,
+      scenario: `${op.name}${label}`,
+      value: `${+perRequest.toFixed(2)} statements${redisPerRequest ? ` + ${+redisPerRequest.toFixed(2)} Redis` : ''}`,
+      target: op.budget !== undefined ? `<= ${op.budget}` : undefined,
+      result: op.budget !== undefined ? atMost(perRequest + redisPerRequest, op.budget) : 'info',
+      note: top,
+    };
+    ctx.rows.push(row);
+    (ctx.raw.statements as Record<string, unknown>)[`${op.name}${label}`] = { perRequest, redisPerRequest, ...counts };
+  }
+}
+
+/**
+ * Statements per request, counted inside the service (the bench's probe wraps pg's Client.query
+ * and ioredis's sendCommand; BEGIN and COMMIT count), one request at a time. With --redis-url, the
+ * login rows again on a second service whose counters live in Redis (Lua round trips counted).
+ */
+export async function statementsScenario(ctx: BenchContext): Promise<void> {
+  ctx.raw.statements = {};
+  ctx.log(`statements: ${STATEMENT_OPS.length} operations x ${REQUESTS} requests, counted in the service`);
+  await countOps(ctx, ctx.service, STATEMENT_OPS, '');
+  if (!ctx.options.redisUrl) {
+    ctx.rows.push({ section: SECTION, scenario: 'login with REDIS_URL counters', result: 'skip', note: 'run with --redis-url URL' });
+    return;
+  }
+  const redisService = await startService({
+    name: 'service (Redis counters)',
+    databaseUrl: ctx.databaseUrl,
+    jwtPrivateKeyPem: ctx.keys.jwtPrivateKeyPem,
+    encryptionKey: ctx.keys.encryptionKey,
+    bcryptRounds: ctx.options.bcryptRounds,
+    bcryptConcurrency: ctx.options.bcryptConcurrency,
+    countQueries: true,
+    redisUrl: ctx.options.redisUrl,
+  });
+  try {
+    // The first calls load the Lua scripts (EVALSHA, then EVAL once): not counted.
+    await loginAs(seedEmail(REFRESH_ACCOUNTS + REQUESTS), SEED_PASSWORD)(redisService);
+    await loginAs(seedEmail(REFRESH_ACCOUNTS + REQUESTS), WRONG_PASSWORD)(redisService);
+    await countOps(ctx, redisService, STATEMENT_OPS.filter((op) => op.name.startsWith('login,')), ' (REDIS_URL)');
+  } finally {
+    await redisService.stop();
+  }
+}
