@@ -81,9 +81,11 @@ export class PasswordService {
       }
       // A new account has no second factor: the pipeline opens its first session in this transaction,
       // with the registration's audit row in the session's statement.
-      await this.effects.accountCreated.run(m, account, request);
       const registered = { type: PasswordEvent.REGISTERED, userId: account.id, ip: request.ip, userAgent: request.userAgent };
-      return (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false, audit: [registered] })) as AuthPayload;
+      const payload = (await this.signIn.complete(account, PASSWORD_METHOD, request, { manager: m, auditSuccess: false, audit: [registered] })) as AuthPayload;
+      // After the registration's own audit row, in the same transaction (the verification mail).
+      await this.effects.accountCreated.run(m, account, request);
+      return payload;
     });
   }
 

@@ -80,7 +80,7 @@ export class SessionsService {
     // The revocation is committed before the error goes out.
     if (outcome.kind === 'reused') this.revocations.markRevoked(outcome.sessionId);
     if (outcome.kind === 'locked') throw CoreErrors.ACCOUNT_LOCKED();
-    throw CoreErrors.INVALID_TOKEN();
+    throw CoreErrors.INVALID_TOKEN(outcome.kind === 'reused' ? { reason: 'reuse_detected' } : {});
   }
 
   private async refreshRetired(m: EntityManager, tokenHash: string, request: RequestInfo): Promise<RefreshOutcome> {
