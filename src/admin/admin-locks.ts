@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import type { EntityManager } from 'typeorm';
 import { badField, CoreErrors } from '../errors/core-errors';
 import { rowsOf } from '../sign-in/challenges';
@@ -7,7 +8,6 @@ import { USER_COLUMNS, type UserRow } from '../users/user.type';
 /** An administrator's user id, or null for the operator at the command line. */
 export type Actor = string | null;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The administrators as this transaction holds them (their rows locked). */
 export interface Administrators {
@@ -16,7 +16,7 @@ export interface Administrators {
 }
 
 export function checkUserId(userId: string): void {
-  if (typeof userId !== 'string' || !UUID.test(userId)) throw badField('userId', 'No such user.');
+  if (!isUuid(userId)) throw badField('userId', 'No such user.');
 }
 
 export function actorLabel(actor: Actor): string {

@@ -60,3 +60,21 @@ export function oneOf<T extends string>(env: Env, name: string, allowed: readonl
   if (!allowed.includes(raw as T)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
   return raw as T;
 }
+
+/**
+ * APP_URL, the public address of the front end (emailed links, the passkeys' relying party): an
+ * http(s) URL without query, fragment or credentials. One reader for every module that uses it.
+ */
+export function appUrl(env: Env): URL | undefined {
+  const raw = str(env, 'APP_URL');
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('APP_URL', 'must be a URL like https://app.example.com');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('APP_URL', `must use https:// (or http://), got "${url.protocol}"`);
+  if (url.search || url.hash || url.username || url.password) throw new ConfigError('APP_URL', 'takes no query, fragment or credentials: links append their own path and fragment');
+  return url;
+}

@@ -1,5 +1,5 @@
 import type { CoreConfig } from '../config/core-config';
-import { ConfigError, int, str, type Env } from '../config/parse';
+import { appUrl, ConfigError, int, str, type Env } from '../config/parse';
 import { loadTemplates, type MailTemplates } from './mail-templates';
 
 /** Where mail goes: an SMTP server (SMTP_URL), or, outside production only, the console. */
@@ -38,19 +38,19 @@ const DEV_FROM: MailAddress = { name: 'Bouncer', address: 'no-reply@localhost' }
 
 export function readMailConfig(env: Env, core: CoreConfig): MailConfig {
   const rawSmtp = str(env, 'SMTP_URL');
-  const rawAppUrl = str(env, 'APP_URL');
+  const url = appUrl(env);
   const rawFrom = str(env, 'MAIL_FROM');
   if (core.isProduction) {
     // One line each, in this order: what a production start is missing.
     if (!rawSmtp) throw new ConfigError('SMTP_URL', 'is required in production (smtp://user:pass@host:587 or smtps://host:465)');
-    if (!rawAppUrl) throw new ConfigError('APP_URL', 'is required in production (the base of every emailed link, e.g. https://app.example.com)');
+    if (!url) throw new ConfigError('APP_URL', 'is required in production (the base of every emailed link, e.g. https://app.example.com)');
     if (!rawFrom) throw new ConfigError('MAIL_FROM', 'is required in production (an address, or "Name <address>")');
   }
   const templatesDir = str(env, 'MAIL_TEMPLATES_DIR');
   return {
     smtp: rawSmtp ? parseSmtpUrl(rawSmtp) : undefined,
     from: rawFrom ? parseFrom(rawFrom) : DEV_FROM,
-    appUrl: rawAppUrl ? parseAppUrl(rawAppUrl) : undefined,
+    appUrl: url?.toString().replace(/\/+$/, ''),
     templates: loadTemplates(templatesDir),
     pollMs: int(env, 'MAIL_POLL_MS', 1000, 100, 10_000),
     // CONTRACT.md: the first retry within 5 s; a shorter one only for impatient tests.
@@ -102,14 +102,3 @@ function parseFrom(raw: string): MailAddress {
   return { name: name || undefined, address };
 }
 
-function parseAppUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError('APP_URL', 'must be a URL like https://app.example.com');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('APP_URL', `must use https:// (or http://), got "${url.protocol}"`);
-  if (url.search || url.hash || url.username || url.password) throw new ConfigError('APP_URL', 'takes no query, fragment or credentials: links append their own path and fragment');
-  return url.toString().replace(/\/+$/, '');
-}

@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
@@ -14,7 +15,6 @@ import { LinkedAccount } from './oauth.types';
 export const MAX_LINKED_ACCOUNTS = 20; // per account
 /** The name this module's own counter has among the sign-in method counters. */
 export const OAUTH_METHOD_COUNTER = 'oauth';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LINK_COLUMNS = 'id, provider, email, created_at';
 
 interface LinkRow {
@@ -89,7 +89,7 @@ export class LinkedAccountsService {
   }
 
   async unlink(viewer: Viewer, id: string, request: RequestInfo): Promise<boolean> {
-    if (typeof id !== 'string' || !UUID.test(id)) throw badField('id', 'No such linked account.');
+    if (!isUuid(id)) throw badField('id', 'No such linked account.');
     return this.dataSource.transaction(async (m) => {
       // Locks the account's row: two unlinks racing for the last two links take turns, and the second sees one left.
       const [account] = await rowsOf<{ has_password: boolean }>(m, 'SELECT password_hash IS NOT NULL AS has_password FROM users WHERE id = $1 FOR NO KEY UPDATE', [viewer.userId]);

@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../sign-in/challenges';
@@ -10,7 +11,6 @@ export type CeremonyKind = 'registration' | 'sign_in' | 'second_factor';
 export const CEREMONY_TTL_SECONDS = 5 * 60;
 /** Random bytes of a WebAuthn challenge (the contract asks for at least 128 bits). */
 const CHALLENGE_BYTES = 32;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface IssuedCeremony {
   id: string;
@@ -48,7 +48,7 @@ export class Ceremonies {
 
   /** Deletes the ceremony and returns it (expired ones too, marked not live), or null when unknown or already used. */
   async take(m: EntityManager, id: unknown): Promise<Ceremony | null> {
-    if (typeof id !== 'string' || !UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const [row] = await rowsOf<{ kind: CeremonyKind; user_id: string | null; binding: string | null; challenge: string; live: boolean }>(
       m,
       'DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live',

@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import { SignInErrors } from '../sign-in/sign-in.errors';
 import type { SignInMethodCounter } from '../sign-in/sign-in-method-counters';
 import type { DataSource, EntityManager } from 'typeorm';
@@ -22,7 +23,6 @@ import type { WebAuthn } from './webauthn';
 /** Passkeys one account may hold (CONTRACT.md: BAD_USER_INPUT beyond). */
 export const MAX_PASSKEYS = 25; // per account
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What registration needs of the password method: the re-check of a signed-in user's password. */
 export interface PasswordReCheck {
@@ -94,7 +94,7 @@ export class PasskeyRegistration {
 
   async rename(viewer: Viewer, id: string, name: string): Promise<Passkey> {
     const newName = checkPasskeyName('name', name);
-    const row = UUID.test(id) ? await this.store.rename(viewer.userId, id, newName) : null;
+    const row = isUuid(id) ? await this.store.rename(viewer.userId, id, newName) : null;
     if (!row) throw badField('id', 'No such passkey.');
     return toPasskey(row);
   }
@@ -102,7 +102,7 @@ export class PasskeyRegistration {
   async remove(viewer: Viewer, id: string, password: string | null | undefined, request: RequestInfo): Promise<boolean> {
     const account = await this.account(viewer.userId);
     await this.reCheck(viewer.userId, account, password, request);
-    if (!UUID.test(id)) throw badField('id', 'No such passkey.');
+    if (!isUuid(id)) throw badField('id', 'No such passkey.');
     await this.dataSource.transaction(async (m) => {
       // Locks the account row: two removals racing for the last two ways in take turns.
       await m.query('SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE', [viewer.userId]);

@@ -1,6 +1,6 @@
 import type { ThrottlePolicy } from '../abuse/throttle-policy';
 import type { CoreConfig } from '../config/core-config';
-import { bool, ConfigError, int, str, type Env } from '../config/parse';
+import { appUrl, bool, ConfigError, int, str, type Env } from '../config/parse';
 
 export interface PasskeysConfig {
   /** The WebAuthn relying party: the registrable domain passkeys are bound to (`example.com`). */
@@ -33,9 +33,9 @@ const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9
  * RP ID would bind every passkey to the wrong site, and it cannot be changed afterwards.
  */
 export function readPasskeysConfig(env: Env, core: CoreConfig): PasskeysConfig {
-  const appUrl = parseAppUrl(str(env, 'APP_URL'));
-  const fallbackOrigin = appUrl?.origin ?? (core.isProduction ? undefined : `http://localhost:${core.port}`);
-  const fallbackRpId = appUrl?.hostname ?? (core.isProduction ? undefined : 'localhost');
+  const app = appUrl(env);
+  const fallbackOrigin = app?.origin ?? (core.isProduction ? undefined : `http://localhost:${core.port}`);
+  const fallbackRpId = app?.hostname ?? (core.isProduction ? undefined : 'localhost');
 
   const rpId = str(env, 'WEBAUTHN_RP_ID')?.toLowerCase() ?? fallbackRpId;
   if (!rpId) throw new ConfigError('WEBAUTHN_RP_ID', "is required in production (the site's domain passkeys are bound to, e.g. example.com), or set APP_URL");
@@ -62,17 +62,6 @@ export function readPasskeysConfig(env: Env, core: CoreConfig): PasskeysConfig {
     ceremoniesPerWindow: int(env, 'PASSKEY_CEREMONIES_PER_WINDOW', core.isProduction ? 300 : 100_000, 1, 10_000_000),
     ceremonyWindowSeconds: core.limits.ipWindowSeconds,
   };
-}
-
-function parseAppUrl(raw: string | undefined): URL | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const url = new URL(raw);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url;
-  } catch {
-    // reported below
-  }
-  throw new ConfigError('APP_URL', `must be an http(s) URL like https://app.example.com, got "${raw}"`);
 }
 
 /**

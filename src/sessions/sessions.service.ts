@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditRecord, AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
@@ -25,7 +26,6 @@ export interface RefreshedSession extends OpenedSession {
 
 /** Longest value accepted as a refresh token before any lookup (ours are 43 characters). */
 const MAX_REFRESH_TOKEN_CHARS = 256;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type RefreshOutcome = { kind: 'ok'; session: RefreshedSession } | { kind: 'invalid' } | { kind: 'locked' } | { kind: 'reused'; sessionId: string };
 
@@ -201,7 +201,7 @@ export class SessionsService {
 
   /** Revokes one of the caller's own sessions; another user's session is "not found", never revealed. */
   async revokeOwn(userId: string, sessionId: string, reason: SessionRevokedReason, request: RequestInfo): Promise<boolean> {
-    if (!UUID.test(sessionId)) throw badField('id', 'No such session.');
+    if (!isUuid(sessionId)) throw badField('id', 'No such session.');
     const revoked = await this.dataSource.transaction(async (m) => {
       const owned: Array<{ id: string }> = await m.query(`SELECT id FROM sessions WHERE id = $1 AND user_id = $2`, [sessionId, userId]);
       if (!owned[0]) throw badField('id', 'No such session.');

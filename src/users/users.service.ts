@@ -1,3 +1,4 @@
+import { isUuid } from '../db/uuid';
 import type { DataSource } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
@@ -14,7 +15,6 @@ export const USERS_PAGE_DEFAULT = 20;
 export const USERS_PAGE_MAX = 100; // CONTRACT.md: users(first:) above 100 is BAD_USER_INPUT
 const SEARCH_MAX_CHARS = 254;
 const PG_TIMESTAMPTZ = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2})?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Cursor {
   createdAt: string;
@@ -29,7 +29,7 @@ function encodeCursor(row: UserRow & { cursor_ts: string }): string {
 function decodeCursor(cursor: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof value.createdAt === 'string' && PG_TIMESTAMPTZ.test(value.createdAt) && typeof value.id === 'string' && UUID.test(value.id)) {
+    if (typeof value.createdAt === 'string' && PG_TIMESTAMPTZ.test(value.createdAt) && isUuid(value.id)) {
       return { createdAt: value.createdAt, id: value.id };
     }
   } catch {
@@ -115,7 +115,7 @@ export class UsersService {
    * tokens claim the old roles, and other services trust that claim until the token expires.
    */
   async changeRoles(actorId: string | null, userId: string, roles: Role[], request: RequestInfo): Promise<RoleChange> {
-    if (!UUID.test(userId)) throw badField('userId', 'No such user.');
+    if (!isUuid(userId)) throw badField('userId', 'No such user.');
     // Canonical order (the enum's), so equal role sets always look equal.
     const wanted = ALL_ROLES.filter((role) => roles.includes(role));
     if (wanted.length === 0) throw badField('roles', 'At least one role is required.');

@@ -1,6 +1,5 @@
 import { TestClock, withClock } from '../support/test-clock';
 import { randomBytes } from 'node:crypto';
-import jwt from 'jsonwebtoken';
 import { MailCatcher, tokenOf, type CaughtMail } from '../mail/mail-catcher';
 import { registerAccount, type TestAccount } from '../support/accounts';
 import { operation } from '../support/operations';
@@ -56,9 +55,7 @@ export async function requestReset(server: TestServer, catcher: MailCatcher, ema
 
 export { tokenOf };
 
-export function claimsOf(accessToken: string): Record<string, unknown> {
-  return jwt.decode(accessToken) as Record<string, unknown>;
-}
+export { claimsOf } from '../support/tokens';
 
 export function strongPassword(): string {
   return `New-pass ${randomBytes(6).toString('hex')} word`;
