@@ -17,7 +17,7 @@ import { featureConfig, type Config } from './config';
 import { Container } from './container';
 import { modules } from './modules';
 import { ServiceOrigin } from './service-origin';
-import { CoreConfigToken, LoggerToken, ModulesToken, SigningKeysToken } from './tokens';
+import { CoreConfigToken, ErrorCatalogueToken, LoggerToken, ModulesToken, SigningKeysToken } from './tokens';
 
 /** Seconds of clock difference forgiven between instances (also in access-token verification). */
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -37,8 +37,8 @@ export function errorCatalogue(): Readonly<Record<string, string>> {
  * revocations) and then each module in list order. The one composition root: nothing else wires.
  */
 export async function compose(config: Config, logger: Logger, dataSource: DataSource, secrets: Secrets, options: KernelOptions = {}): Promise<Container> {
-  errorCatalogue();
   const c = new Container();
+  c.set(ErrorCatalogueToken, errorCatalogue());
   c.set(CoreConfigToken, config);
   c.set(LoggerToken, logger);
   c.set(ModulesToken, modules);

@@ -5,7 +5,7 @@ import { CoreErrors } from './core-errors';
 import { isDatabaseUnavailable } from './database-errors';
 
 /** Codes Apollo itself gives to request-level errors; they pass through untouched. */
-const APOLLO_REQUEST_CODES = new Set([
+export const APOLLO_REQUEST_CODES: ReadonlySet<string> = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_REQUEST',

@@ -26,6 +26,8 @@ export class MailSender {
   private again = false;
   private stopped = false;
   private appUrl: string | undefined;
+  /** Delivery attempts that failed since start (the outbox metrics read it). */
+  deliveryFailures = 0;
 
   constructor(
     private readonly queue: OutboxQueue,
@@ -95,6 +97,7 @@ export class MailSender {
     try {
       message = this.renderer.render(mail, this.appUrl!);
     } catch (error) {
+      this.deliveryFailures++;
       // No retry can fix a mail that cannot be rendered (its key retired, its kind unknown).
       this.logger.error({ err: error, mailId: mail.id, kind: mail.kind }, 'mail cannot be rendered: given up');
       await this.queue.failed(mail, `render: ${(error as Error).message}`, null);
@@ -103,6 +106,7 @@ export class MailSender {
     try {
       await this.transport.send(message);
     } catch (error) {
+      this.deliveryFailures++;
       const delay = retryDelaySeconds(mail.attempts, this.options.retryFirstSeconds);
       this.logger.warn({ mailId: mail.id, kind: mail.kind, attempt: mail.attempts, retryInSeconds: delay, error: describe(error) }, 'mail not sent: will retry');
       await this.queue.failed(mail, describe(error), delay);

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { OutboxMetricsSource } from '../observability/metric-sources';
 import { LoggerToken } from '../app/tokens';
 import { ServiceOrigin } from '../app/service-origin';
 import { Encryptor } from '../crypto/encryption';
@@ -63,6 +64,13 @@ export const mailModule = defineModule<MailConfig>({
         retryFirstSeconds: config.retryFirstSeconds,
       }),
     );
+    // Read at each scrape when METRICS_PORT is set (CONTRACT.md: outbox depth and delivery failures);
+    // a deployment (or a test) may supply its own source before the modules register.
+    if (!c.has(OutboxMetricsSource)) c.set(OutboxMetricsSource, {
+      depth: async () =>
+        Number((await dataSource.query('SELECT count(*)::int AS n FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL'))[0]?.n ?? 0),
+      deliveryFailures: () => sender!.deliveryFailures,
+    });
   },
   start(c) {
     c.get(MailSender).start();

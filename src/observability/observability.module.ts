@@ -1,8 +1,8 @@
 import { DataSource } from 'typeorm';
 import { Throttle } from '../abuse/throttle';
 import type { Container } from '../app/container';
-import { LoggerToken, ModulesToken } from '../app/tokens';
-import { CoreErrors } from '../errors/core-errors';
+import { ErrorCatalogueToken, LoggerToken } from '../app/tokens';
+import { APOLLO_REQUEST_CODES } from '../errors/format-error';
 import { defineModule } from '../module';
 import { PasswordHasher } from '../password/password-hasher';
 import { OutboxMetricsSource } from './metric-sources';
@@ -11,13 +11,9 @@ import { metricsPlugin } from './metrics-plugin';
 import { MetricsServer } from './metrics-server';
 import { readObservabilityConfig, type ObservabilityConfig } from './observability.config';
 
-/** Codes Apollo gives request-level errors (they pass formatError untouched). */
-const APOLLO_CODES = ['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED', 'OPERATION_RESOLUTION_FAILURE'];
-
-/** Every error code the service can send: the only values an outcome label may take. */
+/** Every error code the service can send (the joined catalogue and Apollo's request codes): the only values an outcome label may take. */
 function knownCodes(c: Container): Set<string> {
-  const modules = c.get(ModulesToken);
-  return new Set([...Object.keys(CoreErrors.catalogue), ...APOLLO_CODES, ...modules.flatMap((m) => Object.keys(m.errors ?? {}))]);
+  return new Set([...Object.keys(c.get(ErrorCatalogueToken)), ...APOLLO_REQUEST_CODES]);
 }
 
 /**
