@@ -4,7 +4,7 @@ import type { RequestInfo } from '../context/request-info';
 import { badField, CoreErrors } from '../errors/core-errors';
 import type { RevocationWatcher } from '../sessions/revocation-watcher';
 import { SessionRevokedReason, type SessionsService } from '../sessions/sessions.service';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { toUser, USER_COLUMNS, type User, type UserRow } from '../users/user.type';
 import type { AccountDeletion } from './account-deletion';
 import { AdminEvent } from './admin.events';

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { AdminEvent } from './admin.events';
 
 /**

@@ -1,7 +1,7 @@
 import { isUuid } from '../db/uuid';
 import type { EntityManager } from 'typeorm';
 import { badField, CoreErrors } from '../errors/core-errors';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { Role } from '../users/role.enum';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /**
  * Named prepared statements on TypeORM's own pg pool, for the request hot path (the `me` user load,
@@ -41,4 +41,13 @@ export class Sql {
   async one<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T | undefined> {
     return (await this.many<T>(name, text, values))[0];
   }
+}
+
+/**
+ * Rows of a statement run inside a transaction. TypeORM's plain `query` answers UPDATE and DELETE
+ * with [rows, rowCount] and everything else with rows; the structured result is the same for all.
+ */
+export async function rowsOf<T>(m: EntityManager, text: string, values: unknown[]): Promise<T[]> {
+  if (!m.queryRunner) throw new Error('rowsOf runs inside a transaction');
+  return (await m.queryRunner.query(text, values, true)).records as T[];
 }

@@ -8,7 +8,7 @@ import type { SecurityNotices } from '../mail/security-notices';
 import { checkEmail, normalizeEmail } from '../password/credentials.validation';
 import { PasswordErrors } from '../password/password.errors';
 import type { PasswordService } from '../password/password.service';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';
 import type { EmailTokens } from './email-tokens';

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
 import type { LinkMailKind } from '../mail/mail-kinds';
 import type { Outbox } from '../mail/outbox.service';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 
 /** CONTRACT.md, Email: how long each link works, and how its mail says so. */
 export const TOKEN_LIFETIMES: Readonly<Record<LinkMailKind, { seconds: number; words: string }>> = {

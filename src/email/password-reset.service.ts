@@ -12,7 +12,7 @@ import type { PasswordHasher } from '../password/password-hasher';
 import { checkPassword } from '../password/password-policy';
 import type { RevocationWatcher } from '../sessions/revocation-watcher';
 import { SessionRevokedReason, type SessionsService } from '../sessions/sessions.service';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import type { BackgroundTasks } from './background-tasks';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';

@@ -4,7 +4,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Viewer } from '../context/viewer';
 import { CoreErrors } from '../errors/core-errors';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import type { CreatedAccount } from '../users/account-created';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';

@@ -4,7 +4,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Viewer } from '../context/viewer';
 import { badField } from '../errors/core-errors';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import type { SignInMethodCounter } from '../sign-in/sign-in-method-counters';
 import { SignInErrors } from '../sign-in/sign-in.errors';
 import { OAuthErrors } from './oauth.errors';

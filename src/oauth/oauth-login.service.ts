@@ -4,7 +4,7 @@ import type { Throttle } from '../abuse/throttle';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import { PasswordLimit } from '../password/password.config';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { SIGN_IN_COLUMNS, type SignInAccount, type SignInService } from '../sign-in/sign-in.service';
 import { signInMethod, type SignInMethod } from '../sign-in/sign-in-method';
 import type { SignInResult } from '../sign-in/sign-in.types';

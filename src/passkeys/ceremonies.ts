@@ -1,7 +1,7 @@
 import { isUuid } from '../db/uuid';
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import type { RejectionReason } from './passkeys.events';
 
 /** What a ceremony is for: it is accepted for that and nothing else. */

@@ -9,7 +9,7 @@ import type { Viewer } from '../context/viewer';
 import type { AppError } from '../errors/app-error';
 import { badField, CoreErrors } from '../errors/core-errors';
 import type { SecurityNotices } from '../mail/security-notices';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { ceremonyProblem, CEREMONY_TTL_SECONDS, type Ceremonies } from './ceremonies';
 import { checkPasskeyName, defaultPasskeyName } from './passkey-names';
 import type { PasskeyRejections } from './passkey-rejections';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { PASSKEY_COLUMNS, type PasskeyRow } from './passkey.types';
 import type { CredentialDescriptor, NewCredential } from './webauthn';
 

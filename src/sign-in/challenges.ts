@@ -3,7 +3,7 @@ import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
 import { USER_AGENT_MAX_CHARS } from '../audit/audit.service';
-import type { Sql } from '../db/sql';
+import { rowsOf, type Sql } from '../db/sql';
 import { Statement } from '../db/statement';
 import { USER_COLUMNS } from '../users/user.type';
 import type { TwoFactorMethod } from './second-factor';
@@ -23,15 +23,6 @@ export interface LockedChallenge {
   userId: string;
   attempts: number;
   createdAt: Date;
-}
-
-/**
- * Rows of a statement run inside a transaction. TypeORM's plain `query` answers UPDATE and DELETE
- * with [rows, rowCount] and everything else with rows; the structured result is the same for all.
- */
-export async function rowsOf<T>(m: EntityManager, text: string, values: unknown[]): Promise<T[]> {
-  if (!m.queryRunner) throw new Error('rowsOf runs inside a transaction');
-  return (await m.queryRunner.query(text, values, true)).records as T[];
 }
 
 /** A live challenge read with its account, unlocked (the first round trip of the 2FA step). */

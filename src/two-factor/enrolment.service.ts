@@ -8,7 +8,7 @@ import type { Encryptor } from '../crypto/encryption';
 import type { Sql } from '../db/sql';
 import { CoreErrors } from '../errors/core-errors';
 import type { SecurityNotices } from '../mail/security-notices';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { eventBase, type SecondFactorCheck } from '../sign-in/second-factor-check';
 import { SignInEvent } from '../sign-in/sign-in.events';
 import type { RecoveryCodeFactor } from './recovery-code.factor';

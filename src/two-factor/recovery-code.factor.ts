@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
 import { RecoveryCodeEntity } from './recovery-code.entity';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, recoveryCodeHashes, type PepperSource } from './recovery-codes';

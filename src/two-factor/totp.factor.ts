@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Clock } from '../app/clock';
 import type { Encryptor } from '../crypto/encryption';
-import { rowsOf } from '../sign-in/challenges';
+import { rowsOf } from '../db/sql';
 import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type FactorAccount, type SecondFactor } from '../sign-in/second-factor';
 import { base32Decode, verifyTotp } from './totp';
 import { TOTP_ALGORITHM, TOTP_DIGITS, TOTP_PERIOD_SECONDS, TOTP_WINDOW_STEPS } from './two-factor.constants';
