@@ -27,12 +27,13 @@ export class Sql {
 
   /**
    * A statement whose text is assembled at run time (src/db/statement.ts), prepared under a name
-   * derived from its text: each distinct shape is parsed once per connection.
+   * derived from its text: each distinct shape is parsed once per connection. `label` starts the
+   * name, so statement counts and pg_stat_activity say which statement it is.
    */
-  built<T extends QueryResultRow>(text: string, values: unknown[]): Promise<T[]> {
+  built<T extends QueryResultRow>(text: string, values: unknown[], label = 'built'): Promise<T[]> {
     let name = this.names.get(text);
     if (!name) {
-      name = `built_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      name = `${label}_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
       if (this.names.size < MAX_BUILT_SHAPES) this.names.set(text, name);
     }
     return this.many<T>(name, text, values);

@@ -6,7 +6,7 @@ import { USER_AGENT_MAX_CHARS } from '../audit/audit.service';
 import { rowsOf, type Sql } from '../db/sql';
 import { Statement } from '../db/statement';
 import { USER_COLUMNS } from '../users/user.type';
-import type { TwoFactorMethod } from './second-factor';
+import type { FactorEnrolment } from './second-factor';
 import { SignInEvent } from './sign-in.events';
 import { TwoFactorChallenge } from './sign-in.types';
 
@@ -41,8 +41,12 @@ export class Challenges {
     private readonly audit: AuditService,
   ) {}
 
-  /** Stores a challenge and its audit row in one statement. */
-  async issue(userId: string, methods: TwoFactorMethod[], request: RequestInfo): Promise<TwoFactorChallenge> {
+  /**
+   * Stores a challenge and its audit row in one statement, which also asks the factors whether the
+   * account has them (`enrolment`, SecondFactors.enrolment): the challenge lists its methods without
+   * a round trip of their own.
+   */
+  async issue(userId: string, request: RequestInfo, enrolment: (q: Statement) => FactorEnrolment): Promise<TwoFactorChallenge> {
     const token = newOpaqueToken();
     const q = new Statement();
     const issued = q.with(
@@ -53,11 +57,11 @@ export class Challenges {
        RETURNING id`,
     );
     this.audit.insertStep(q, 'audited', issued, [{ type: SignInEvent.LOGIN_CHALLENGED, userId, ip: request.ip, userAgent: request.userAgent }]);
-    await this.sql.many('challenge_issue', q.text('SELECT 1'), q.values);
-    return Object.assign(new TwoFactorChallenge(), { challengeToken: token, expiresIn: CHALLENGE_TTL_SECONDS, methods });
+    const factors = enrolment(q);
+    const [row] = await this.sql.built<Record<string, unknown>>(q.text(`SELECT ${factors.select}`), q.values, 'challenge_issue');
+    return Object.assign(new TwoFactorChallenge(), { challengeToken: token, expiresIn: CHALLENGE_TTL_SECONDS, methods: factors.methods(row ?? {}) });
   }
 
-  /** A live challenge with its account row (plus `columns` of users), unlocked; null when none. Cheap input checks first. */
   /** The account a live challenge belongs to (no lock), or null (other second steps, such as a passkey's, start here). */
   async ownerOf(token: string): Promise<string | null> {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
@@ -69,6 +73,7 @@ export class Challenges {
     return rows[0]?.user_id ?? null;
   }
 
+  /** A live challenge with its account row (plus `columns` of users), unlocked; null when none. Cheap input checks first. */
   async readLive(token: string, columns: readonly string[]): Promise<ChallengeRead | null> {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
     const select = [...new Set([...USER_COLUMNS.split(', '), 'locked_at', ...columns])].map((c) => `u.${c}`).join(', ');

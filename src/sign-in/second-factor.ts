@@ -14,11 +14,6 @@ export interface FactorAccount {
   two_factor_enabled: boolean;
 }
 
-/** Runs one statement; an EntityManager inside a transaction, or the pool outside one. */
-export interface Queryable {
-  query(text: string, values?: unknown[]): Promise<unknown>;
-}
-
 /** The account row as the sign-in statement read it: `FactorAccount` plus each factor's `accountColumns`. */
 export type ClaimAccount = FactorAccount & Record<string, unknown>;
 
@@ -43,7 +38,13 @@ export interface CodeClaim {
  */
 export interface SecondFactor {
   readonly method: TwoFactorMethod;
-  isEnrolled(account: FactorAccount, db: Queryable): Promise<boolean>;
+  /**
+   * Whether `account` has this factor: an answer from the account row alone, or an SQL boolean
+   * expression (an EXISTS on the factor's own table, `userId` being the placeholder of the account's
+   * id) that the pipeline evaluates inside the statement issuing the challenge, so that however
+   * many factors ask, the login pays no round trip for them.
+   */
+  enrolled(account: FactorAccount, userId: string): boolean | string;
   /** Code factors only: checks `code` and spends it in the same statement (racing requests: one wins). */
   consumeCode?(m: EntityManager, userId: string, code: string): Promise<boolean>;
   /** Columns of `users` this factor's `claimCode` needs; read with the challenge, in the same statement. */
@@ -56,13 +57,29 @@ export interface SecondFactor {
   claimCode?(account: ClaimAccount, code: string): CodeClaim | null;
 }
 
+/** What `SecondFactors.enrolment` adds to a statement, and how to read its answer. */
+export interface FactorEnrolment {
+  select: string;
+  methods(row: Record<string, unknown>): TwoFactorMethod[];
+}
+
 /** Every second factor of the service, in the order the modules list them. */
 export class SecondFactors {
   constructor(private readonly factors: readonly SecondFactor[]) {}
 
-  async methodsOf(account: FactorAccount, db: Queryable): Promise<TwoFactorMethod[]> {
-    const enrolled = await Promise.all(this.factors.map((f) => f.isEnrolled(account, db)));
-    return this.factors.filter((_, i) => enrolled[i]).map((f) => f.method);
+  /**
+   * The factors `account` has, asked within the caller's statement `q`: `select` is the list of
+   * columns to select (the factors that answer in SQL, `true` when none does), `methods` reads them
+   * back from the statement's row.
+   */
+  enrolment(account: FactorAccount, q: Statement): FactorEnrolment {
+    const userId = q.bind(account.id);
+    const answers = this.factors.map((f) => f.enrolled(account, `${userId}::uuid`));
+    const select = answers.flatMap((a, i) => (typeof a === 'string' ? [`(${a}) AS enrolled_${i}`] : []));
+    return {
+      select: select.length ? select.join(', ') : 'true',
+      methods: (row) => this.factors.filter((_, i) => (typeof answers[i] === 'string' ? row[`enrolled_${i}`] === true : answers[i])).map((f) => f.method),
+    };
   }
 
   /** Every factor's `accountColumns`, for the statement that reads a challenge with its account. */

@@ -58,7 +58,7 @@ export class SignInService {
     // After the credentials check only: a wrong password on a locked account still says INVALID_CREDENTIALS.
     if (account.locked_at) throw CoreErrors.ACCOUNT_LOCKED();
     if (account.two_factor_enabled && !method.provesSecondFactor) {
-      return this.challenges.issue(account.id, await this.factors.methodsOf(account, this.dataSource), request);
+      return this.challenges.issue(account.id, request, (q) => this.factors.enrolment(account, q));
     }
     const audit = [
       ...(options.audit ?? []),
@@ -155,7 +155,7 @@ export class SignInService {
       { ...base, type: SignInEvent.LOGIN_SUCCEEDED, data: { secondFactor: claim.method.toLowerCase() } },
       ...(claim.method === TwoFactorMethod.RECOVERY_CODE ? [{ ...base, type: SignInEvent.RECOVERY_CODE_USED, data: { context: 'login' } }] : []),
     ]);
-    const rows = await this.sql.built<{ opened: number }>(q.text(`SELECT count(*)::int AS opened FROM ${opened}`), q.values);
+    const rows = await this.sql.built<{ opened: number }>(q.text(`SELECT count(*)::int AS opened FROM ${opened}`), q.values, 'two_factor_step');
     return rows[0]?.opened === 1 ? this.tokens.payload(read.account as unknown as SignInAccount, session) : null;
   }
 

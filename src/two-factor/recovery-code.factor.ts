@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { rowsOf } from '../db/sql';
-import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type FactorAccount, type Queryable, type SecondFactor } from '../sign-in/second-factor';
+import { TwoFactorMethod, type ClaimAccount, type CodeClaim, type FactorAccount, type SecondFactor } from '../sign-in/second-factor';
 import { RecoveryCodeEntity } from './recovery-code.entity';
 import { generateRecoveryCodes, hashRecoveryCode, normalizeRecoveryCode, recoveryCodeHashes, type PepperSource } from './recovery-codes';
 import { RECOVERY_CODE_COUNT } from './two-factor.constants';
@@ -11,10 +11,8 @@ export class RecoveryCodeFactor implements SecondFactor {
 
   constructor(private readonly pepper: PepperSource) {}
 
-  async isEnrolled(account: FactorAccount, db: Queryable): Promise<boolean> {
-    if (!account.two_factor_enabled) return false;
-    const rows = (await db.query('SELECT EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL) AS any', [account.id])) as Array<{ any: boolean }>;
-    return rows[0]?.any === true;
+  enrolled(account: FactorAccount, userId: string): boolean | string {
+    return account.two_factor_enabled && `EXISTS (SELECT 1 FROM recovery_codes WHERE user_id = ${userId} AND used_at IS NULL)`;
   }
 
   async consumeCode(m: EntityManager, userId: string, code: string): Promise<boolean> {
