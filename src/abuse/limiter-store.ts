@@ -1,29 +1,10 @@
 import Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { Sql } from '../db/sql';
+import type { CounterSpec, SettleMode } from './counter-spec';
+import { postgresSteps, type StoreSteps } from './throttle-steps';
 
-/**
- * One policy applied to one key, as the store sees it: the counter's keys and the policy's numbers.
- * Keys keep rate-limiter-flexible's layout (`<prefix>:<policy>[:hold|:lock]:<sha256 of the key>`),
- * so counters written before survive the upgrade.
- */
-export interface CounterSpec {
-  count: string;
-  /** Growing delays and locks live here; null for a policy without them. */
-  hold: string | null;
-  /** Reports a lock once per lock period; null for a policy without a lock. */
-  lock: string | null;
-  points: number;
-  windowMs: number;
-  /** Longest retryAfter an exhausted count answers (the lock, else the window). */
-  capMs: number;
-  onSuccess: 'refund' | 'reset' | 'keep';
-  lockMs: number | null;
-  delayAfterFailures: number | null;
-  delayMaxMs: number | null;
-}
-
-export type SettleMode = CounterSpec['onSuccess'];
+export type { CounterSpec, SettleMode } from './counter-spec';
 
 /**
  * Where every counter lives: one shared store, so all instances behind a load balancer see the
@@ -39,6 +20,8 @@ export interface LimiterStore {
   /** A failure: holds and locks as the specs say; whether a lock was placed first in its period. */
   fail(specs: CounterSpec[]): Promise<boolean>;
   close(): Promise<void>;
+  /** PostgreSQL only: begin and settle as parts of a caller's statement (src/abuse/throttle-steps.ts). */
+  readonly steps?: StoreSteps;
 }
 
 /** Expired rows are deleted this often; a row expired for an hour is certainly no longer read. */
@@ -61,16 +44,27 @@ const beginArgs = (specs: CounterSpec[]): unknown[] => [
 
 const msOrNull = (value: string | number | null | undefined): number | null => (value === null || value === undefined ? null : Number(value));
 
-/** PostgreSQL store: the rate_limits table and the functions of ThrottleFunctions1733200000000, on the service's own pool. */
+/** PostgreSQL store: the rate_limits table and the functions of ThrottleFunctions1733200000000 (and its refund rows), on the service's own pool. */
 export function postgresStore(sql: Sql, logger: Logger): LimiterStore {
   const cleanup = setInterval(() => {
+    // Refunds locked by a take are its to fold (SKIP LOCKED): the cleanup never waits behind one.
     sql
-      .many('throttle_cleanup', 'DELETE FROM rate_limits WHERE expire < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1', [CLEANUP_AGE_MS])
+      .many(
+        'throttle_cleanup',
+        `WITH refunds AS (
+           DELETE FROM rate_limit_refunds f
+            USING (SELECT ctid FROM rate_limit_refunds WHERE expire < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1 FOR UPDATE SKIP LOCKED) old
+            WHERE f.ctid = old.ctid
+         )
+         DELETE FROM rate_limits WHERE expire < (extract(epoch FROM clock_timestamp()) * 1000)::bigint - $1`,
+        [CLEANUP_AGE_MS],
+      )
       .catch((error: unknown) => logger.warn({ err: error }, 'rate-limit cleanup failed'));
   }, CLEANUP_INTERVAL_MS);
   cleanup.unref();
   return {
     kind: 'postgres',
+    steps: postgresSteps,
     async begin(specs) {
       if (specs.length === 0) return null;
       const row = await sql.one<{ wait: string | null }>('throttle_begin', 'SELECT throttle_begin($1, $2, $3, $4, $5, $6) AS wait', beginArgs(specs));

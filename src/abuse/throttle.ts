@@ -2,8 +2,16 @@ import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { sha256Hex } from '../crypto/random';
 import { rateLimited, serviceUnavailable } from '../errors/core-errors';
+import type { Statement } from '../db/statement';
 import type { CounterSpec, LimiterStore } from './limiter-store';
 import type { ThrottleCheck, ThrottlePolicy } from './throttle-policy';
+import type { CounterSpecSql } from './throttle-steps';
+
+/** A check whose key the caller's statement yields (an SQL text expression), hashed there as `specs` hashes keys in memory. */
+export interface SqlKeyedCheck {
+  readonly policy: string;
+  readonly keySql: string;
+}
 
 /** A policy's counters for one hashed key. */
 type Taken = CounterSpec;
@@ -41,6 +49,19 @@ export class Attempt {
   async failed(): Promise<{ locked: boolean }> {
     if (!this.end()) return { locked: false };
     return this.throttle.afterFailure(this.taken);
+  }
+
+  /**
+   * A right credential whose success the caller writes in its own statement: the store's settle
+   * steps are added to `q`, run once `gate` (a FROM clause) yields a row. Returns what to call when
+   * the statement did run them (the attempt then has its verdict); null when the store has no such
+   * steps (Redis): the caller then calls `succeeded()`.
+   */
+  succeedWithin(q: Statement, gate: string): (() => void) | null {
+    if (this.ended || !this.throttle.settleSteps(q, this.taken, gate)) return null;
+    return () => {
+      this.ended = true;
+    };
   }
 
   /** No verdict: every point goes back. Does nothing after a verdict. */
@@ -97,9 +118,36 @@ export class Throttle {
     return new Attempt(this, taken);
   }
 
-  /** Runs `work` as one attempt and settles it in a `finally`: no attempt is left without a verdict. */
-  async attempt<T>(checks: ThrottleCheck[], work: (attempt: Attempt) => Promise<T>): Promise<T> {
-    const attempt = await this.begin(checks);
+  /**
+   * PostgreSQL store: an expression that begins an attempt on `checks` when the caller's statement
+   * evaluates it (answering what `begin` would: ms to wait, or NULL), for a flow whose keys come
+   * from that statement's own row (the 2FA step's account is its challenge's); the caller hands the
+   * answer to `begun`. Null when the store has no such step (Redis): the caller calls `begin`.
+   */
+  beginExpression(q: Statement, checks: Array<ThrottleCheck | SqlKeyedCheck>): string | null {
+    const steps = this.store.steps;
+    if (!steps) return null;
+    const specs = checks.flatMap((check): CounterSpecSql[] => {
+      const hashed =
+        'keySql' in check ? `encode(sha256(convert_to(${check.keySql}, 'UTF8')), 'hex')` : check.key === null ? null : `${q.bind(sha256Hex(check.key))}::text`;
+      if (hashed === null) return [];
+      // The spec of the empty key: its keys are the parts the hashed key follows.
+      const parts = this.spec(this.declared(check.policy), (part) => part);
+      const key = (part: string) => `(${q.bind(part)}::text || ${hashed})`;
+      return [{ ...parts, count: key(parts.count), hold: parts.hold === null ? null : key(parts.hold) }];
+    });
+    return steps.begin(q, specs);
+  }
+
+  /** The attempt a `beginExpression` began on `checks` (their keys as the statement yielded them); RATE_LIMITED when it answered a wait. */
+  begun(checks: ThrottleCheck[], waitMs: string | number | null): Attempt {
+    if (waitMs !== null) throw rateLimited(Number(waitMs) / 1000);
+    return new Attempt(this, this.specs(checks));
+  }
+
+  /** Runs `work` as one attempt (begun here on `checks`, or already) and settles it in a `finally`: no attempt is left without a verdict. */
+  async attempt<T>(checks: ThrottleCheck[] | Attempt, work: (attempt: Attempt) => Promise<T>): Promise<T> {
+    const attempt = checks instanceof Attempt ? checks : await this.begin(checks);
     try {
       return await work(attempt);
     } finally {
@@ -130,13 +178,23 @@ export class Throttle {
 
   /** @internal The store's view of these checks (null keys skipped, keys hashed). */
   specs(checks: ThrottleCheck[]): CounterSpec[] {
-    return checks.flatMap((check) => (check.key === null ? [] : [this.spec(this.declared(check.policy), sha256Hex(check.key))]));
+    return checks.flatMap((check) => {
+      if (check.key === null) return [];
+      const hashed = sha256Hex(check.key);
+      return [this.spec(this.declared(check.policy), (part) => part + hashed)];
+    });
+  }
+
+  /** @internal A success written by the caller's statement (Attempt.succeedWithin); false when the store cannot. */
+  settleSteps(q: Statement, taken: Taken[], gate: string): boolean {
+    if (!this.store.steps) return false;
+    this.store.steps.settle(q, this.settledOnSuccess(taken), gate);
+    return true;
   }
 
   /** @internal Attempt's verdicts. */
   async afterSuccess(taken: Taken[], then: CounterSpec[]): Promise<void> {
-    // A point a policy keeps needs no call to the store.
-    const settled = taken.filter((spec) => spec.onSuccess !== 'keep').map((spec) => ({ spec, mode: spec.onSuccess }));
+    const settled = this.settledOnSuccess(taken);
     if (then.length === 0) {
       if (settled.length === 0) return;
       try {
@@ -191,13 +249,19 @@ export class Throttle {
     return known;
   }
 
-  private spec(policy: ThrottlePolicy, hashed: string): CounterSpec {
+  /** What a success does to each point taken; a point a policy keeps needs no call to the store. */
+  private settledOnSuccess(taken: Taken[]): Array<{ spec: CounterSpec; mode: CounterSpec['onSuccess'] }> {
+    return taken.filter((spec) => spec.onSuccess !== 'keep').map((spec) => ({ spec, mode: spec.onSuccess }));
+  }
+
+  /** `key(part)`: the store's key of the hashed key after `part` (`prefix:policy:`, `prefix:policy:hold:`, ...). */
+  private spec(policy: ThrottlePolicy, key: (part: string) => string): CounterSpec {
     const prefix = `${this.keyPrefix}:${policy.name}`;
     const held = policy.lockSeconds !== undefined || policy.delays !== undefined;
     return {
-      count: `${prefix}:${hashed}`,
-      hold: held ? `${prefix}:hold:${hashed}` : null,
-      lock: policy.lockSeconds ? `${prefix}:lock:${hashed}` : null,
+      count: key(`${prefix}:`),
+      hold: held ? key(`${prefix}:hold:`) : null,
+      lock: policy.lockSeconds ? key(`${prefix}:lock:`) : null,
       points: policy.points,
       windowMs: policy.windowSeconds * 1000,
       capMs: (policy.lockSeconds ?? policy.windowSeconds) * 1000,

@@ -31,6 +31,8 @@ export interface ChallengeRead {
   createdAt: Date;
   /** The account's SIGN_IN_COLUMNS, `password_changed_since` and the factors' account columns. */
   account: Record<string, unknown> & { id: string; two_factor_enabled: boolean; locked_at: Date | null; password_changed_since: boolean };
+  /** What the `begin` expression answered (ms to wait, or null: counted); null when none was read. */
+  begun: { waitMs: string | null } | null;
 }
 
 /** Pending second-factor steps: opaque tokens stored as hashes, 5 minutes, 5 wrong answers. */
@@ -73,21 +75,31 @@ export class Challenges {
     return rows[0]?.user_id ?? null;
   }
 
-  /** A live challenge with its account row (plus `columns` of users), unlocked; null when none. Cheap input checks first. */
-  async readLive(token: string, columns: readonly string[]): Promise<ChallengeRead | null> {
+  /**
+   * A live challenge with its account row (plus `columns` of users), unlocked; null when none. Cheap
+   * input checks first. `begin`, when it answers an expression (the throttle's begin on the
+   * challenge's account, src/abuse/throttle-steps.ts), is evaluated on that row alone, in the same
+   * round trip: a dead or unknown challenge counts nothing.
+   */
+  async readLive(token: string, columns: readonly string[], begin?: (q: Statement, userIdSql: string) => string | null): Promise<ChallengeRead | null> {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
     const select = [...new Set([...USER_COLUMNS.split(', '), 'locked_at', ...columns])].map((c) => `u.${c}`).join(', ');
-    const rows: Array<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date }> = await this.sql.many(
-      'challenge_read', // the factors, hence the columns, are fixed for the life of the process
+    const q = new Statement();
+    const [hash, maxAttempts] = [q.bind(sha256Hex(token)), q.bind(MAX_CHALLENGE_ATTEMPTS)];
+    const counted = begin?.(q, 'c.user_id::text') ?? null;
+    // The factors, hence the columns, and the throttle's policies are fixed for the life of the process: one shape.
+    const rows = await this.sql.built<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date; throttle_wait?: string | null }>(
       `SELECT c.id AS challenge_id, c.created_at AS challenge_created_at, ${select}, u.password_changed_at > c.created_at AS password_changed_since
+              ${counted ? `, ${counted} AS throttle_wait` : ''}
          FROM two_factor_challenges c JOIN users u ON u.id = c.user_id
-        WHERE c.token_hash = $1 AND c.consumed_at IS NULL AND c.expires_at > now() AND c.attempts < $2`,
-      [sha256Hex(token), MAX_CHALLENGE_ATTEMPTS],
+        WHERE c.token_hash = ${hash} AND c.consumed_at IS NULL AND c.expires_at > now() AND c.attempts < ${maxAttempts}::int`,
+      q.values,
+      'challenge_read',
     );
     const row = rows[0];
     if (!row) return null;
-    const { challenge_id: challengeId, challenge_created_at: createdAt, ...account } = row;
-    return { challengeId, createdAt, account };
+    const { challenge_id: challengeId, challenge_created_at: createdAt, throttle_wait: wait, ...account } = row;
+    return { challengeId, createdAt, account, begun: counted ? { waitMs: wait ?? null } : null };
   }
 
   /**

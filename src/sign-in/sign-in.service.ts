@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { Throttle } from '../abuse/throttle';
+import type { Attempt, Throttle } from '../abuse/throttle';
 import type { AuditRecord, AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Sql } from '../db/sql';
@@ -74,15 +74,16 @@ export class SignInService {
    * The second step of a sign-in that got a TwoFactorChallenge. `answer` checks the proof (a code, a
    * passkey assertion) inside the transaction that locked the challenge and returns the factor that
    * passed, or null. Counted on the account's and the address's second-factor limits before the
-   * proof is looked at.
+   * proof is looked at: with the counters in PostgreSQL, by the statement that reads the challenge.
    *
    * `claim`, optional, is the fast path: given the account row (read with the challenge, with the
    * factors' `accountColumns`), the proof checked without writing, and how to spend it (a passkey
-   * step would read its credential here and spend it by its signature counter). The challenge lock, the spending, the session and the
-   * audit rows are then one statement: the step costs two round trips (the read and that write)
-   * besides the throttle's. Whenever that statement does not open the session (a wrong or raced
-   * proof, a locked account, the session cap, a dead challenge) it has written nothing, and `answer`
-   * gives the verdict the slow way.
+   * step would read its credential here and spend it by its signature counter). The challenge lock,
+   * the spending, the session, the audit rows and the attempt's success on the counters are then one
+   * statement: the step costs two round trips, the read and that write (with Redis counters, plus
+   * one script before the check and one after). Whenever that statement does not open the session (a
+   * wrong or raced proof, a locked account, the session cap, a dead challenge) it has written
+   * nothing, and `answer` gives the verdict the slow way.
    */
   async completeChallenge(
     token: string,
@@ -90,16 +91,23 @@ export class SignInService {
     answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
     claim?: (account: ClaimAccount) => CodeClaim | null | Promise<CodeClaim | null>,
   ): Promise<AuthPayload> {
-    const read = await this.challenges.readLive(token, this.factors.accountColumns());
+    // With the counters in PostgreSQL, the attempt is counted by the read itself (on the challenge's account).
+    const read = await this.challenges.readLive(token, this.factors.accountColumns(), (q, userIdSql) =>
+      this.throttle.beginExpression(q, [
+        { policy: SecondFactorLimit.BY_ACCOUNT, keySql: userIdSql },
+        { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
+      ]),
+    );
     if (!read) throw CoreErrors.INVALID_TOKEN();
     const userId = read.account.id;
     const checks = [
       { policy: SecondFactorLimit.BY_ACCOUNT, key: userId },
       { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
     ];
-    return this.throttle.attempt(checks, async (attempt) => {
+    const counted = read.begun ? this.throttle.begun(checks, read.begun.waitMs) : await this.throttle.begin(checks);
+    return this.throttle.attempt(counted, async (attempt) => {
       const fast = claim && this.mayAnswerFast(read) ? await claim(read.account) : null;
-      const payload = fast ? await this.answerFast(token, read, fast, request) : null;
+      const payload = fast ? await this.answerFast(token, read, fast, request, attempt) : null;
       const outcome: ChallengeOutcome = payload
         ? { kind: 'ok', payload }
         : await this.dataSource.transaction((m) => this.answerChallenge(m, token, request, answer));
@@ -110,7 +118,7 @@ export class SignInService {
         if (locked) await this.recordLock(userId, null, request);
         throw SignInErrors.INVALID_TWO_FACTOR_CODE();
       }
-      await attempt.succeeded();
+      await attempt.succeeded(); // nothing left to do when the fast path's statement settled it
       return outcome.payload;
     });
   }
@@ -135,7 +143,7 @@ export class SignInService {
    * session, its token and the audit rows. Locks in the order of the slow path (challenge, open
    * lock, account). Each step reads the one before, so it all happens or none of it; null: none.
    */
-  private async answerFast(token: string, read: ChallengeRead, claim: CodeClaim, request: RequestInfo): Promise<AuthPayload | null> {
+  private async answerFast(token: string, read: ChallengeRead, claim: CodeClaim, request: RequestInfo, attempt: Attempt): Promise<AuthPayload | null> {
     const userId = read.account.id;
     const q = new Statement();
     const ch = this.challenges.lockStep(q, token);
@@ -155,8 +163,12 @@ export class SignInService {
       { ...base, type: SignInEvent.LOGIN_SUCCEEDED, data: { secondFactor: claim.method.toLowerCase() } },
       ...(claim.method === TwoFactorMethod.RECOVERY_CODE ? [{ ...base, type: SignInEvent.RECOVERY_CODE_USED, data: { context: 'login' } }] : []),
     ]);
+    // The attempt's success (counters reset and refunded) commits with the session, in the same round trip.
+    const settled = attempt.succeedWithin(q, opened);
     const rows = await this.sql.built<{ opened: number }>(q.text(`SELECT count(*)::int AS opened FROM ${opened}`), q.values, 'two_factor_step');
-    return rows[0]?.opened === 1 ? this.tokens.payload(read.account as unknown as SignInAccount, session) : null;
+    if (rows[0]?.opened !== 1) return null;
+    settled?.();
+    return this.tokens.payload(read.account as unknown as SignInAccount, session);
   }
 
   private async answerChallenge(

@@ -1,5 +1,57 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** One point on a counter: a fresh window when the old one is over (replaced by ThrottleRefundRows1764700031000). */
+export const THROTTLE_TAKE = `
+      CREATE FUNCTION throttle_take(p_key text, p_window_ms bigint, p_now bigint, OUT points integer, OUT expire bigint)
+      LANGUAGE sql VOLATILE AS $$
+        INSERT INTO rate_limits AS r (key, points, expire) VALUES (p_key, 1, p_now + p_window_ms)
+        ON CONFLICT (key) DO UPDATE
+          SET points = CASE WHEN r.expire <= p_now THEN 1 ELSE r.points + 1 END,
+              expire = CASE WHEN r.expire <= p_now THEN p_now + p_window_ms ELSE r.expire END
+        RETURNING r.points, r.expire
+      $$`;
+
+/**
+ * A failure: the points stay. A key that has used its last point is locked for p_lock_ms (its
+ * count starts again from zero after), past p_delay_after failures it waits 2^(n - after) s (at
+ * most p_delay_max_ms). Returns whether this call placed a lock first in its period (the one
+ * failure that reports it). Replaced by ThrottleRefundRows1764700031000.
+ */
+export const THROTTLE_FAIL = `
+      CREATE FUNCTION throttle_fail(p_counts text[], p_holds text[], p_locks text[], p_points integer[], p_lock_ms bigint[],
+                                    p_delay_after integer[], p_delay_max_ms bigint[])
+      RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        i integer;
+        now_ms bigint;
+        failures integer;
+        lock_points integer;
+        hold_ms bigint;
+        locked boolean := false;
+      BEGIN
+        PERFORM set_config('synchronous_commit', 'off', true);
+        FOR i IN 1 .. coalesce(array_length(p_counts, 1), 0) LOOP
+          CONTINUE WHEN p_holds[i] IS NULL;
+          now_ms := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+          SELECT r.points INTO failures FROM rate_limits r WHERE r.key = p_counts[i] AND r.expire > now_ms;
+          failures := coalesce(failures, 1);
+          hold_ms := NULL;
+          IF p_lock_ms[i] IS NOT NULL AND failures >= p_points[i] THEN
+            SELECT t.points INTO lock_points FROM throttle_take(p_locks[i], p_lock_ms[i], now_ms) t;
+            locked := locked OR lock_points = 1;
+            hold_ms := p_lock_ms[i];
+            DELETE FROM rate_limits WHERE key = p_counts[i];
+          ELSIF p_delay_after[i] IS NOT NULL AND failures >= p_delay_after[i] THEN
+            hold_ms := least(power(2::numeric, failures - p_delay_after[i]) * 1000, p_delay_max_ms[i])::bigint;
+          END IF;
+          IF hold_ms IS NOT NULL THEN
+            INSERT INTO rate_limits AS r (key, points, expire) VALUES (p_holds[i], 1, now_ms + hold_ms)
+            ON CONFLICT (key) DO UPDATE SET points = 1, expire = now_ms + hold_ms;
+          END IF;
+        END LOOP;
+        RETURN locked;
+      END $$`;
+
 /**
  * The throttle's steps as stored functions on the rate_limits table (same rows and key layout as
  * rate-limiter-flexible's RateLimiterPostgres used: key, points, expire in ms since the epoch), so
@@ -19,16 +71,7 @@ export class ThrottleFunctions1733200000000 implements MigrationInterface {
   name = 'ThrottleFunctions1733200000000';
 
   async up(q: QueryRunner): Promise<void> {
-    // One point on a counter: a fresh window when the old one is over.
-    await q.query(`
-      CREATE FUNCTION throttle_take(p_key text, p_window_ms bigint, p_now bigint, OUT points integer, OUT expire bigint)
-      LANGUAGE sql VOLATILE AS $$
-        INSERT INTO rate_limits AS r (key, points, expire) VALUES (p_key, 1, p_now + p_window_ms)
-        ON CONFLICT (key) DO UPDATE
-          SET points = CASE WHEN r.expire <= p_now THEN 1 ELSE r.points + 1 END,
-              expire = CASE WHEN r.expire <= p_now THEN p_now + p_window_ms ELSE r.expire END
-        RETURNING r.points, r.expire
-      $$`);
+    await q.query(THROTTLE_TAKE);
     // A point handed back; never below zero, never into a window that is over.
     await q.query(`
       CREATE FUNCTION throttle_give_back(p_keys text[]) RETURNS void
@@ -111,46 +154,7 @@ export class ThrottleFunctions1733200000000 implements MigrationInterface {
         END LOOP;
         RETURN throttle_begin(n_counts, n_holds, n_points, n_windows_ms, n_caps_ms, n_recheck);
       END $$`);
-    /*
-     * A failure: the points stay. A key that has used its last point is locked for p_lock_ms (its
-     * count starts again from zero after), past p_delay_after failures it waits 2^(n - after) s (at
-     * most p_delay_max_ms). Returns whether this call placed a lock first in its period (the one
-     * failure that reports it).
-     */
-    await q.query(`
-      CREATE FUNCTION throttle_fail(p_counts text[], p_holds text[], p_locks text[], p_points integer[], p_lock_ms bigint[],
-                                    p_delay_after integer[], p_delay_max_ms bigint[])
-      RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
-      DECLARE
-        i integer;
-        now_ms bigint;
-        failures integer;
-        lock_points integer;
-        hold_ms bigint;
-        locked boolean := false;
-      BEGIN
-        PERFORM set_config('synchronous_commit', 'off', true);
-        FOR i IN 1 .. coalesce(array_length(p_counts, 1), 0) LOOP
-          CONTINUE WHEN p_holds[i] IS NULL;
-          now_ms := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
-          SELECT r.points INTO failures FROM rate_limits r WHERE r.key = p_counts[i] AND r.expire > now_ms;
-          failures := coalesce(failures, 1);
-          hold_ms := NULL;
-          IF p_lock_ms[i] IS NOT NULL AND failures >= p_points[i] THEN
-            SELECT t.points INTO lock_points FROM throttle_take(p_locks[i], p_lock_ms[i], now_ms) t;
-            locked := locked OR lock_points = 1;
-            hold_ms := p_lock_ms[i];
-            DELETE FROM rate_limits WHERE key = p_counts[i];
-          ELSIF p_delay_after[i] IS NOT NULL AND failures >= p_delay_after[i] THEN
-            hold_ms := least(power(2::numeric, failures - p_delay_after[i]) * 1000, p_delay_max_ms[i])::bigint;
-          END IF;
-          IF hold_ms IS NOT NULL THEN
-            INSERT INTO rate_limits AS r (key, points, expire) VALUES (p_holds[i], 1, now_ms + hold_ms)
-            ON CONFLICT (key) DO UPDATE SET points = 1, expire = now_ms + hold_ms;
-          END IF;
-        END LOOP;
-        RETURN locked;
-      END $$`);
+    await q.query(THROTTLE_FAIL);
   }
 
   async down(q: QueryRunner): Promise<void> {
