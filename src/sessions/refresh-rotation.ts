@@ -12,8 +12,8 @@ export type Rotation =
   | { kind: 'unknown' };
 
 /**
- * The associated data of a successor's grace copy: the hash of the token it succeeds, known before
- * the rotating statement runs (the retired row's id, used before, is not).
+ * The associated data of a token's grace copy: the hash of the token it succeeds, known before the
+ * rotating statement runs (the retired row's id, used before, is not).
  */
 export const successorAad = (tokenHash: string): string => `refresh:${tokenHash}`;
 
@@ -28,9 +28,10 @@ const U = USER_COLUMNS.split(', ')
  *   this waited is seen;
  * - `cur` retires the token only if it is still current (the same re-check: of racing refreshes
  *   with one token exactly one rotates; the others change nothing but the session's last use, and
- *   take the grace path), keeping an encrypted copy of its successor for the grace window;
- * - `ins` stores the successor's hash; `grace` drops the grace copy the predecessor kept (only the
- *   token just retired keeps one), found through its successor_id, not a scan of the session's tokens.
+ *   take the grace path) and clears the grace copy it held: no indexed column changes, so with room
+ *   on its page the update is HOT (RefreshGraceOnOwnRow1764700031100);
+ * - `ins` stores the successor's hash with its own grace copy (encrypted, bound to the retired
+ *   token's hash), which tabs presenting the retired token are handed within the grace window.
  * No row comes back when the token was not rotated; `known` tells a retired token from garbage.
  */
 const ROTATE = `
@@ -40,13 +41,11 @@ WITH s AS (
      AND revoked_at IS NULL AND expires_at > now() AND last_used_at + make_interval(secs => $3::int) > now()
   RETURNING id, user_id, expires_at
 ), cur AS (
-  UPDATE refresh_tokens SET retired_at = now(), successor_id = $4::uuid, successor_enc = $5
+  UPDATE refresh_tokens SET retired_at = now(), successor_id = $4::uuid, grace_enc = NULL
    WHERE token_hash = $1 AND retired_at IS NULL AND session_id = (SELECT id FROM s)
   RETURNING id, session_id
 ), ins AS (
-  INSERT INTO refresh_tokens (id, session_id, token_hash) SELECT $4::uuid, session_id, $6 FROM cur
-), grace AS (
-  UPDATE refresh_tokens SET successor_enc = NULL WHERE successor_id = (SELECT id FROM cur) AND successor_enc IS NOT NULL
+  INSERT INTO refresh_tokens (id, session_id, token_hash, grace_enc) SELECT $4::uuid, session_id, $6, $5 FROM cur
 )
 SELECT r.*, (r.session_id IS NOT NULL OR EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1)) AS known
   FROM (SELECT 1) AS one

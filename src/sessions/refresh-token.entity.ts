@@ -7,9 +7,8 @@ import { SessionEntity } from './session.entity';
  */
 @Entity({ name: 'refresh_tokens' })
 @Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
-@Index('ix_refresh_tokens_retired_at', ['retiredAt'], { where: 'retired_at IS NOT NULL' })
-// A rotation finds the predecessor whose grace copy it drops by this (src/sessions/refresh-rotation.ts).
-@Index('ix_refresh_tokens_successor_id', ['successorId'], { where: 'successor_id IS NOT NULL' })
+// Also ix_refresh_tokens_created_at, a BRIN index for the cleanup (RefreshGraceOnOwnRow1764700031100).
+// retired_at and successor_id have no index, so that retiring a token is a HOT update.
 export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -35,9 +34,9 @@ export class RefreshTokenEntity {
   successorId!: string | null;
 
   /**
-   * The successor token, encrypted, kept only while racing refreshes (several tabs) within the
-   * grace window may still need to be handed the same new token.
+   * This token, encrypted (bound to its predecessor's hash), for racing refreshes (several tabs)
+   * that present the predecessor within the grace window; cleared when this token is retired.
    */
-  @Column({ name: 'successor_enc', type: 'text', nullable: true })
-  successorEnc!: string | null;
+  @Column({ name: 'grace_enc', type: 'text', nullable: true })
+  graceEnc!: string | null;
 }

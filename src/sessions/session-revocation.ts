@@ -43,8 +43,8 @@ export async function revokeSessions(
   const revoke = `WITH revoked AS (UPDATE sessions SET revoked_at = clock_timestamp(), revoked_reason = ${at(1)}::text
                                  WHERE (${where}) AND revoked_at IS NULL
                                  RETURNING id, user_id),
-          grace AS (UPDATE refresh_tokens SET successor_enc = NULL
-                     WHERE session_id IN (SELECT id FROM revoked) AND successor_enc IS NOT NULL)`;
+          grace AS (UPDATE refresh_tokens SET grace_enc = NULL
+                     WHERE session_id IN (SELECT id FROM revoked) AND grace_enc IS NOT NULL)`;
   const rows: Array<{ id: string }> = request
     ? await m.query(
         `${revoke}

@@ -104,10 +104,10 @@ export class SessionsService {
       locked: boolean;
       db_now: Date;
     }> = await m.query(
-      `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, rt.successor_enc,
-              (SELECT nx.retired_at IS NULL FROM refresh_tokens nx WHERE nx.id = rt.successor_id) AS successor_current,
+      `SELECT rt.id AS rt_id, rt.session_id, rt.retired_at, nx.grace_enc AS successor_enc, nx.retired_at IS NULL AS successor_current,
               s.expires_at, s.last_used_at, s.revoked_at, s.user_id, u.locked_at IS NOT NULL AS locked, now() AS db_now
          FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id
+              LEFT JOIN refresh_tokens nx ON nx.id = rt.successor_id
         WHERE rt.token_hash = $1`,
       [tokenHash],
     );
@@ -131,14 +131,10 @@ export class SessionsService {
     if (row.retired_at === null) {
       // Current again (a racing rotation rolled back): rotate here, under the session lock.
       nextToken = newOpaqueToken();
-      // Only the token just retired keeps a copy of its successor, and only for the grace window.
+      // The successor carries its own grace copy; the token retired here clears the one it held.
       users = await m.query(
-        `WITH ins AS (INSERT INTO refresh_tokens (session_id, token_hash) VALUES ($1, $5) RETURNING id),
-              rt AS (UPDATE refresh_tokens
-                        SET retired_at = CASE WHEN id = $4 THEN now() ELSE retired_at END,
-                            successor_id = CASE WHEN id = $4 THEN (SELECT id FROM ins) ELSE successor_id END,
-                            successor_enc = CASE WHEN id = $4 THEN $6 ELSE NULL END
-                      WHERE session_id = $1 AND (id = $4 OR successor_enc IS NOT NULL)),
+        `WITH ins AS (INSERT INTO refresh_tokens (session_id, token_hash, grace_enc) VALUES ($1, $5, $6) RETURNING id),
+              rt AS (UPDATE refresh_tokens SET retired_at = now(), successor_id = (SELECT id FROM ins), grace_enc = NULL WHERE id = $4),
               ${touchSessionThenReadUser}`,
         [row.session_id, request.ip, row.user_id, row.rt_id, sha256Hex(nextToken), this.encryptor.encrypt(nextToken, successorAad(tokenHash))],
       );

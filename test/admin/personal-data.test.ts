@@ -29,7 +29,7 @@ async function busyAccount(): Promise<{ account: TestAccount; secrets: string[] 
   const hashes: Array<{ h: string }> = await db().query(
     `SELECT code_hash AS h FROM recovery_codes WHERE user_id = $1
      UNION ALL SELECT token_hash FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE s.user_id = $1
-     UNION ALL SELECT successor_enc FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE s.user_id = $1 AND successor_enc IS NOT NULL
+     UNION ALL SELECT grace_enc FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE s.user_id = $1 AND grace_enc IS NOT NULL
      UNION ALL SELECT token_hash FROM two_factor_challenges WHERE user_id = $1`,
     [account.id],
   );

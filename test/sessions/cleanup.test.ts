@@ -17,7 +17,11 @@ test('prunes old retired refresh tokens and long-ended sessions, and leaves live
   const live = await registerAccount(server);
   const r1 = (await server.gql(REFRESH, { r: live.refreshToken })).data!.refreshToken.refreshToken;
   const r2 = (await server.gql(REFRESH, { r: r1 })).data!.refreshToken.refreshToken;
-  await db.query(`UPDATE refresh_tokens SET retired_at = now() - interval '400 days' WHERE session_id = $1 AND retired_at IS NOT NULL`, [sid(live.accessToken)]);
+  // Created before they were retired, as every retired token was.
+  await db.query(
+    `UPDATE refresh_tokens SET created_at = now() - interval '401 days', retired_at = now() - interval '400 days' WHERE session_id = $1 AND retired_at IS NOT NULL`,
+    [sid(live.accessToken)],
+  );
   const ended = await registerAccount(server);
   await db.query(`UPDATE sessions SET revoked_at = now() - interval '400 days' WHERE id = $1`, [sid(ended.accessToken)]);
 

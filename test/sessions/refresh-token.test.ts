@@ -43,6 +43,20 @@ test('stores refresh tokens only as SHA-256 hashes, never in plain text', async 
   }
 });
 
+test('a session keeps one grace copy at most, on its current token: retiring a token clears the copy it held', async () => {
+  const account = await registerAccount(server);
+  const sid = claims(account.accessToken).sid;
+  const copies = async (): Promise<Array<{ token_hash: string; retired: boolean }>> =>
+    server.running.services.dataSource.query(`SELECT token_hash, retired_at IS NOT NULL AS retired FROM refresh_tokens WHERE session_id = $1 AND grace_enc IS NOT NULL`, [sid]);
+  // Positive control: the first token of a session has no predecessor, hence no copy.
+  expect(await copies()).toEqual([]);
+  let token = account.refreshToken;
+  for (let i = 0; i < 3; i++) {
+    token = (await refresh(token)).data!.refreshToken.refreshToken;
+    expect(await copies()).toEqual([{ token_hash: sha256Hex(token), retired: false }]);
+  }
+});
+
 test('two tabs refreshing at once with one token both get the same new token and the session lives on', async () => {
   const account = await registerAccount(server);
   const results = await Promise.all([refresh(account.refreshToken), refresh(account.refreshToken), refresh(account.refreshToken)]);
