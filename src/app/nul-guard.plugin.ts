@@ -33,10 +33,24 @@ export function nulGuardPlugin<TContext extends object>(): ApolloServerPlugin<TC
   };
 }
 
-/** Names of the arguments and input fields whose strings hold a NUL, in document order, each once. */
-export function fieldsHoldingNul(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): string[] {
-  const found = new Set<string>();
+/** What the document alone says about an operation: the same for every request that sends it. */
+interface OperationFacts {
+  /** Arguments and input fields whose literal strings (or whose variables' defaults) hold a NUL, in document order. */
+  literal: string[];
   /** Variable name -> the argument or input field it is passed to (its first use). */
+  usedAs: Map<string, string>;
+}
+
+/**
+ * Apollo hands every request with the same query text the same parsed document (its document
+ * store), so the walk of the operation runs once per document, not once per request.
+ */
+const factsOf = new WeakMap<OperationDefinitionNode, OperationFacts>();
+
+function operationFacts(document: DocumentNode, operation: OperationDefinitionNode): OperationFacts {
+  const known = factsOf.get(operation);
+  if (known) return known;
+  const found = new Set<string>();
   const usedAs = new Map<string, string>();
   /** Variables whose default value is a string holding a NUL directly (not inside an input object). */
   const badDefaults: string[] = [];
@@ -68,6 +82,15 @@ export function fieldsHoldingNul(document: DocumentNode, operation: OperationDef
     if (definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION) visit(definition, visitor);
   }
   for (const variable of badDefaults) found.add(usedAs.get(variable) ?? variable);
+  const facts = { literal: [...found], usedAs };
+  factsOf.set(operation, facts);
+  return facts;
+}
+
+/** Names of the arguments and input fields whose strings hold a NUL, in document order, each once. */
+export function fieldsHoldingNul(document: DocumentNode, operation: OperationDefinitionNode, variables: Record<string, unknown>): string[] {
+  const { literal, usedAs } = operationFacts(document, operation);
+  const found = new Set(literal);
 
   // Variables as sent (JSON): walked breadth-first without recursion, so nesting depth cannot overflow the stack.
   const declared = (operation.variableDefinitions ?? []).map((d) => d.variable.name.value);

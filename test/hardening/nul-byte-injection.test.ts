@@ -36,6 +36,13 @@ describe('a NUL character in a string argument is BAD_USER_INPUT, never a databa
     expect(ok.data?.login.__typename).toBe('AuthPayload');
   });
 
+  test('the same operation again, its variables clean first and then holding a NUL (the document is walked once, the variables every time)', async () => {
+    const query = 'mutation($r: String!) { refreshToken(refreshToken: $r) { refreshToken } }';
+    expect(codeOf(await server.gql(query, { r: 'never-issued' }))).toBe('INVALID_TOKEN');
+    const res = await server.gql(query, { r: `never${NUL}issued` });
+    expect(refusedFields(res)).toEqual({ code: 'BAD_USER_INPUT', fields: ['refreshToken'], data: null });
+  });
+
   test("login's identifier (inline literal with a \\u0000 escape)", async () => {
     const res = await server.gql(`mutation { login(input: { identifier: "ada\\u0000x", password: "Whatever-1234" }) { __typename } }`);
     expect(refusedFields(res)).toEqual({ code: 'BAD_USER_INPUT', fields: ['identifier'], data: null });
