@@ -28,6 +28,8 @@ export interface LockedChallenge {
 /** A live challenge read with its account, unlocked (the first round trip of the 2FA step). */
 export interface ChallengeRead {
   challengeId: string;
+  /** The SHA-256 of the token the challenge was read by: the later steps find it by this. */
+  tokenHash: string;
   createdAt: Date;
   /** The account's SIGN_IN_COLUMNS, `password_changed_since` and the factors' account columns. */
   account: Record<string, unknown> & { id: string; two_factor_enabled: boolean; locked_at: Date | null; password_changed_since: boolean };
@@ -85,7 +87,8 @@ export class Challenges {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
     const select = [...new Set([...USER_COLUMNS.split(', '), 'locked_at', ...columns])].map((c) => `u.${c}`).join(', ');
     const q = new Statement();
-    const [hash, maxAttempts] = [q.bind(sha256Hex(token)), q.bind(MAX_CHALLENGE_ATTEMPTS)];
+    const tokenHash = sha256Hex(token);
+    const [hash, maxAttempts] = [q.bind(tokenHash), q.bind(MAX_CHALLENGE_ATTEMPTS)];
     const counted = begin?.(q, 'c.user_id::text') ?? null;
     // The factors, hence the columns, and the throttle's policies are fixed for the life of the process: one shape.
     const rows = await this.sql.built<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date; throttle_wait?: string | null }>(
@@ -99,18 +102,18 @@ export class Challenges {
     const row = rows[0];
     if (!row) return null;
     const { challenge_id: challengeId, challenge_created_at: createdAt, throttle_wait: wait, ...account } = row;
-    return { challengeId, createdAt, account, begun: counted ? { waitMs: wait ?? null } : null };
+    return { challengeId, tokenHash, createdAt, account, begun: counted ? { waitMs: wait ?? null } : null };
   }
 
   /**
    * The step `ch` of a one-statement 2FA step: the challenge locked, live and under its attempt
    * limit (re-checked on its newest version after the lock), yielding id, user_id and created_at.
    */
-  lockStep(q: Statement, token: string): string {
+  lockStep(q: Statement, tokenHash: string): string {
     return q.with(
       'ch',
       `SELECT id, user_id, created_at FROM two_factor_challenges
-        WHERE token_hash = ${q.bind(sha256Hex(token))} AND consumed_at IS NULL AND expires_at > now() AND attempts < ${q.bind(MAX_CHALLENGE_ATTEMPTS)}::int
+        WHERE token_hash = ${q.bind(tokenHash)} AND consumed_at IS NULL AND expires_at > now() AND attempts < ${q.bind(MAX_CHALLENGE_ATTEMPTS)}::int
         FOR UPDATE`,
     );
   }
@@ -124,12 +127,12 @@ export class Challenges {
    * Locks the challenge and checks it again: answers to one challenge run one at a time, so at most
    * MAX_CHALLENGE_ATTEMPTS are ever tried against it, however many arrive at once.
    */
-  async lockLive(m: EntityManager, token: string): Promise<LockedChallenge | null> {
+  async lockLive(m: EntityManager, tokenHash: string): Promise<LockedChallenge | null> {
     const [row] = await rowsOf<{ id: string; user_id: string; attempts: number; created_at: Date; live: boolean }>(
       m,
       `SELECT id, user_id, attempts, created_at, (consumed_at IS NULL AND expires_at > now()) AS live
          FROM two_factor_challenges WHERE token_hash = $1 FOR UPDATE`,
-      [sha256Hex(token)],
+      [tokenHash],
     );
     if (!row || !row.live || row.attempts >= MAX_CHALLENGE_ATTEMPTS) return null;
     return { id: row.id, userId: row.user_id, attempts: row.attempts, createdAt: row.created_at };

@@ -7,6 +7,7 @@ import { SessionTokens } from '../sessions/session-tokens';
 import { SessionsService } from '../sessions/sessions.service';
 import { TwoFactorChallengeEntity } from './challenge.entity';
 import { Challenges } from './challenges';
+import { ChallengesFillfactor1764700031300 } from './migrations/1764700031300-challenges-fillfactor';
 import { SecondFactors } from './second-factor';
 import { SecondFactorCheck } from './second-factor-check';
 import { readSignInConfig, secondFactorPolicies, type SignInConfig } from './sign-in.config';
@@ -23,6 +24,7 @@ export const signInModule = defineModule<SignInConfig>({
   name: 'sign-in',
   readConfig: readSignInConfig,
   entities: [TwoFactorChallengeEntity],
+  migrations: [ChallengesFillfactor1764700031300],
   errors: SignInErrors.catalogue,
   auditEvents: Object.values(SignInEvent),
   throttlePolicies: secondFactorPolicies,

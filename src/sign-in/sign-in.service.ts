@@ -107,10 +107,10 @@ export class SignInService {
     const counted = read.begun ? this.throttle.begun(checks, read.begun.waitMs) : await this.throttle.begin(checks);
     return this.throttle.attempt(counted, async (attempt) => {
       const fast = claim && this.mayAnswerFast(read) ? await claim(read.account) : null;
-      const payload = fast ? await this.answerFast(token, read, fast, request, attempt) : null;
+      const payload = fast ? await this.answerFast(read, fast, request, attempt) : null;
       const outcome: ChallengeOutcome = payload
         ? { kind: 'ok', payload }
-        : await this.dataSource.transaction((m) => this.answerChallenge(m, token, request, answer));
+        : await this.dataSource.transaction((m) => this.answerChallenge(m, read.tokenHash, request, answer));
       // A dead challenge is no verdict on the account: the attempt is settled (refunded).
       if (outcome.kind === 'invalid_token') throw CoreErrors.INVALID_TOKEN();
       if (outcome.kind === 'wrong_answer') {
@@ -143,10 +143,10 @@ export class SignInService {
    * session, its token and the audit rows. Locks in the order of the slow path (challenge, open
    * lock, account). Each step reads the one before, so it all happens or none of it; null: none.
    */
-  private async answerFast(token: string, read: ChallengeRead, claim: CodeClaim, request: RequestInfo, attempt: Attempt): Promise<AuthPayload | null> {
+  private async answerFast(read: ChallengeRead, claim: CodeClaim, request: RequestInfo, attempt: Attempt): Promise<AuthPayload | null> {
     const userId = read.account.id;
     const q = new Statement();
-    const ch = this.challenges.lockStep(q, token);
+    const ch = this.challenges.lockStep(q, read.tokenHash);
     const slot = this.sessions.opener.slotStep(q, userId, ch);
     const acct = q.with(
       'acct',
@@ -173,11 +173,11 @@ export class SignInService {
 
   private async answerChallenge(
     m: EntityManager,
-    token: string,
+    tokenHash: string,
     request: RequestInfo,
     answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
   ): Promise<ChallengeOutcome> {
-    const challenge = await this.challenges.lockLive(m, token);
+    const challenge = await this.challenges.lockLive(m, tokenHash);
     if (!challenge) return { kind: 'invalid_token' };
     // The account's open lock before its row: the one-statement path takes them in this order too.
     await this.sessions.opener.lockOpens(m, challenge.userId);

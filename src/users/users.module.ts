@@ -5,6 +5,7 @@ import { defineModule } from '../module';
 import { RevocationWatcher } from '../sessions/revocation-watcher';
 import { AccountCreatedHooks } from './account-created';
 import { AccountLock1733100000000 } from './migrations/1733100000000-account-lock';
+import { UsersFillfactor1764700031200 } from './migrations/1764700031200-users-fillfactor';
 import { UserEntity } from './user.entity';
 import { UserEvent } from './user.events';
 import { UsersResolver } from './users.resolver';
@@ -14,7 +15,7 @@ import { UsersService } from './users.service';
 export const usersModule = defineModule({
   name: 'users',
   entities: [UserEntity],
-  migrations: [AccountLock1733100000000],
+  migrations: [AccountLock1733100000000, UsersFillfactor1764700031200],
   auditEvents: Object.values(UserEvent),
   resolvers: [UsersResolver],
   register(c) {
