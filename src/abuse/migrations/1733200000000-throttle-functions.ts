@@ -11,6 +11,14 @@ export const THROTTLE_TAKE = `
         RETURNING r.points, r.expire
       $$`;
 
+/** Milliseconds a hold (delay or lock) still has, or 0 (replaced by ThrottleRefundRows1764700031000). */
+export const THROTTLE_HELD = `
+      CREATE FUNCTION throttle_held(p_key text) RETURNS bigint
+      LANGUAGE sql VOLATILE AS $$
+        SELECT coalesce(max(expire - (extract(epoch FROM clock_timestamp()) * 1000)::bigint), 0)
+          FROM rate_limits WHERE key = p_key AND expire > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+      $$`;
+
 /**
  * A failure: the points stay. A key that has used its last point is locked for p_lock_ms (its
  * count starts again from zero after), past p_delay_after failures it waits 2^(n - after) s (at
@@ -84,13 +92,7 @@ export class ThrottleFunctions1733200000000 implements MigrationInterface {
            WHERE key = k AND points > 0 AND expire > (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
         END LOOP;
       END $$`);
-    // Milliseconds a hold (delay or lock) still has, or 0.
-    await q.query(`
-      CREATE FUNCTION throttle_held(p_key text) RETURNS bigint
-      LANGUAGE sql VOLATILE AS $$
-        SELECT coalesce(max(expire - (extract(epoch FROM clock_timestamp()) * 1000)::bigint), 0)
-          FROM rate_limits WHERE key = p_key AND expire > (extract(epoch FROM clock_timestamp()) * 1000)::bigint
-      $$`);
+    await q.query(THROTTLE_HELD);
     /*
      * Counts one point on each check in order. A held key refuses before anything of it is counted;
      * an exhausted count refuses and its point goes back; a key whose lock appeared while it was

@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { THROTTLE_FAIL, THROTTLE_TAKE } from './1733200000000-throttle-functions';
+import { THROTTLE_FAIL, THROTTLE_HELD, THROTTLE_TAKE } from './1733200000000-throttle-functions';
 
 const orReplace = (sql: string): string => sql.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
 
@@ -22,6 +22,11 @@ const FAILURES_READ_NET = `SELECT r.points - (SELECT count(*) FROM rate_limit_re
  * refunds. Refunds of a window that is over are dropped, as throttle_give_back never refunds into
  * a window that is over.
  *
+ * throttle_take and throttle_held become PL/pgSQL: a LANGUAGE sql function that is not inlined is
+ * planned again on every call (PostgreSQL before 18), and those plans cost more than the
+ * statements (pg_stat_statements: 0.10 and 0.06 ms of planning against 0.08 and 0.01 of
+ * execution); PL/pgSQL keeps its plans for the connection.
+ *
  * The table is UNLOGGED: a refund lives from a success to the key's next take, and writing it to
  * the WAL (twice, in and out) cost more than the round trip it saves. A crash of PostgreSQL empties
  * it: the refunds pending then stay counted until their window ends (by default 15 minutes of an
@@ -36,7 +41,8 @@ export class ThrottleRefundRows1764700031000 implements MigrationInterface {
     await q.query(`CREATE INDEX ix_rate_limit_refunds_key ON rate_limit_refunds (key)`);
     await q.query(`
       CREATE OR REPLACE FUNCTION throttle_take(p_key text, p_window_ms bigint, p_now bigint, OUT points integer, OUT expire bigint)
-      LANGUAGE sql VOLATILE AS $$
+      LANGUAGE plpgsql VOLATILE AS $$
+      BEGIN
         WITH refunded AS (
           DELETE FROM rate_limit_refunds f
            USING (SELECT ctid FROM rate_limit_refunds WHERE key = p_key FOR UPDATE SKIP LOCKED) mine
@@ -48,14 +54,23 @@ export class ThrottleRefundRows1764700031000 implements MigrationInterface {
           SET points = CASE WHEN r.expire <= p_now THEN 1
                             ELSE greatest(r.points - (SELECT count(*) FROM refunded WHERE refunded.expire = r.expire)::int, 0) + 1 END,
               expire = CASE WHEN r.expire <= p_now THEN p_now + p_window_ms ELSE r.expire END
-        RETURNING r.points, r.expire
-      $$`);
+        RETURNING r.points, r.expire INTO points, expire;
+      END $$`);
+    await q.query(`
+      CREATE OR REPLACE FUNCTION throttle_held(p_key text) RETURNS bigint
+      LANGUAGE plpgsql VOLATILE AS $$
+      DECLARE
+        now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+      BEGIN
+        RETURN (SELECT coalesce(max(r.expire - now_ms), 0) FROM rate_limits r WHERE r.key = p_key AND r.expire > now_ms);
+      END $$`);
     if (!THROTTLE_FAIL.includes(FAILURES_READ)) throw new Error('throttle_fail is not the function this migration changes');
     await q.query(orReplace(THROTTLE_FAIL.replace(FAILURES_READ, FAILURES_READ_NET)));
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(orReplace(THROTTLE_FAIL));
+    await q.query(orReplace(THROTTLE_HELD));
     await q.query(orReplace(THROTTLE_TAKE));
     await q.query('DROP TABLE IF EXISTS rate_limit_refunds');
   }
