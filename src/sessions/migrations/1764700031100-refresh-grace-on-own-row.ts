@@ -12,8 +12,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   cleanup finds old tokens by created_at instead (a token is retired within the idle limit of its
  *   creation, or its session is dead), through a BRIN index that inserts do not touch.
  *
- * Measured on one connection, 4,000 rotations: 5 index entries on the retired row (non-HOT) plus 3
- * for the new row plus 5 on the predecessor before; 3 now (see the README, Performance).
+ * Index entries per rotation before: 5 for the retired row (its update was never HOT), 3 for the
+ * new row, 5 for the predecessor whenever its update was not HOT (two times in three); now 3. WAL
+ * per rotation, 4,000 rotations on one connection: 1,850 bytes before, 1,030 now.
  */
 export class RefreshGraceOnOwnRow1764700031100 implements MigrationInterface {
   name = 'RefreshGraceOnOwnRow1764700031100';
