@@ -7,8 +7,9 @@ import { SessionEntity } from './session.entity';
  */
 @Entity({ name: 'refresh_tokens' })
 @Index('uq_refresh_tokens_hash', ['tokenHash'], { unique: true })
-// Also ix_refresh_tokens_created_at, a BRIN index for the cleanup (RefreshGraceOnOwnRow1764700031100).
+// The cleanup's: a BRIN index (RefreshGraceOnOwnRow1764700031100), which TypeORM cannot declare.
 // retired_at and successor_id have no index, so that retiring a token is a HOT update.
+@Index('ix_refresh_tokens_created_at', { synchronize: false })
 export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -1,4 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { fillfactorMigration } from '../../db/fillfactor';
 
 /**
  * Account rows are written after they are inserted, on hot paths: the TOTP step marked used on every
@@ -6,14 +6,4 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * left on the row's page the update is HOT: no new entry in any of the four indexes of users. Pages
  * filled to 100% by registrations had none (each such update wrote four index entries).
  */
-export class UsersFillfactor1764700031200 implements MigrationInterface {
-  name = 'UsersFillfactor1764700031200';
-
-  async up(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE users SET (fillfactor = 90)');
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    await q.query('ALTER TABLE users RESET (fillfactor)');
-  }
-}
+export const UsersFillfactor1764700031200 = fillfactorMigration('UsersFillfactor1764700031200', 'users', 90);
