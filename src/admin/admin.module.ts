@@ -44,7 +44,7 @@ export const adminModule = defineModule<AdminConfig>({
     const accounts = c.set(AccountAdmin, new AccountAdmin(dataSource, c.get(SessionsService), c.get(RevocationWatcher), audit, deletion));
     const auditLog = c.set(AuditLog, new AuditLog(dataSource));
     const personalData = c.set(PersonalData, new PersonalData(dataSource, c, audit, corePersonalData(dataSource, EXPORT_AUDIT_EVENTS_MAX)));
-    const myAccount = c.set(MyAccount, new MyAccount(dataSource, c.get(PasswordService), c.get(SecondFactorCheck), c.get(RevocationWatcher), deletion));
+    const myAccount = c.set(MyAccount, new MyAccount(dataSource, c.get(PasswordService), c.get(SecondFactorCheck), c.get(RevocationWatcher), deletion, c.get(SessionsService)));
     c.set(AdminResolver, new AdminResolver(accounts, auditLog));
     c.set(MyAccountResolver, new MyAccountResolver(myAccount, personalData, auditLog));
   },
