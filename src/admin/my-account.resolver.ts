@@ -7,7 +7,8 @@ import { CoreErrors } from '../errors/core-errors';
 import { Auth } from '../guards/auth.decorator';
 import { AuditEventConnection } from './audit-event.type';
 import { MY_AUDIT_PAGE_DEFAULT, type AuditLog } from './audit-log.service';
-import { REAUTH_WINDOW_MS, type MyAccount } from './my-account.service';
+import { REAUTH_WINDOW_MS } from '../sessions/recent-sign-in';
+import type { MyAccount } from './my-account.service';
 import type { PersonalData } from './personal-data.service';
 
 @Resolver()

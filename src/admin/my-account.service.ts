@@ -3,7 +3,7 @@ import type { RequestInfo } from '../context/request-info';
 import type { Viewer } from '../context/viewer';
 import { badField, CoreErrors } from '../errors/core-errors';
 import type { RevocationWatcher } from '../sessions/revocation-watcher';
-import type { SessionsService } from '../sessions/sessions.service';
+import type { RecentSignIn } from '../sessions/recent-sign-in';
 import type { SecondFactorCheck } from '../sign-in/second-factor-check';
 import type { AccountDeletion } from './account-deletion';
 import { keepAnAdministrator, lockAccount, lockAdministrators } from './admin-locks';
@@ -14,16 +14,9 @@ export interface PasswordReCheck {
 }
 
 /**
- * How recent a sign-in must be to stand in for the password of an account that has none (made by
- * a provider, or passkey-only), ms: long enough to sign in and confirm, short enough that a token
- * taken from a device left signed in (or a session kept alive by refreshes) cannot erase the account.
- */
-export const REAUTH_WINDOW_MS = 5 * 60_000;
-
-/**
  * The owner's own erasure (GDPR art. 17): deleteMyAccount re-checks the password (throttled like a
  * login) or, for an account without a password, asks that the caller's session was opened by a
- * sign-in within REAUTH_WINDOW_MS (a refresh never counts); when 2FA is on, a code is spent in the
+ * sign-in within REAUTH_WINDOW_MS (RecentSignIn; a refresh never counts); when 2FA is on, a code is spent in the
  * same transaction that deletes. A stolen access token alone cannot erase an account.
  */
 export class MyAccount {
@@ -33,7 +26,7 @@ export class MyAccount {
     private readonly secondFactor: SecondFactorCheck,
     private readonly revocations: RevocationWatcher,
     private readonly deletion: AccountDeletion,
-    private readonly sessions: Pick<SessionsService, 'signedInWithin'>,
+    private readonly recentSignIn: RecentSignIn,
   ) {}
 
   async delete(viewer: Viewer, password: string | null | undefined, code: string | null | undefined, request: RequestInfo): Promise<boolean> {
@@ -45,7 +38,7 @@ export class MyAccount {
     if (account.has_password && (typeof password !== 'string' || password === '')) throw badField('password', 'Your password is required to delete your account.');
     if (account.two_factor_enabled && (typeof code !== 'string' || code === '')) throw badField('code', 'A two-factor code is required to delete your account.');
     if (account.has_password) await this.passwords.verifyPassword(viewer.userId, password as string, request);
-    else await this.requireRecentSignIn(viewer);
+    else await this.recentSignIn.require(viewer, 'delete your account');
 
     // Locks and the last-administrator rule come before the code is looked at: a refusal spends no code.
     const guard = async (m: EntityManager): Promise<void> => {
@@ -62,15 +55,5 @@ export class MyAccount {
         });
     this.revocations.markRevoked(...ended);
     return true;
-  }
-
-  /**
-   * No password to re-check: the proof is a sign-in (passkey, provider, ...) that opened this very
-   * session moments ago. UNAUTHENTICATED with `maxAge` (RFC 9470's step-up answer): the client signs
-   * in again and retries; nothing else about the token is wrong.
-   */
-  private async requireRecentSignIn(viewer: Viewer): Promise<void> {
-    if (await this.sessions.signedInWithin(viewer.sessionId, viewer.userId, REAUTH_WINDOW_MS)) return;
-    throw CoreErrors.UNAUTHENTICATED({ message: 'Sign in again to delete your account.', maxAge: REAUTH_WINDOW_MS / 1000 });
   }
 }

@@ -3,6 +3,7 @@ import { Throttle } from '../abuse/throttle';
 import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
 import { SecurityNoticesToken } from '../mail/security-notices';
+import { RecentSignIn } from '../sessions/recent-sign-in';
 import { defineModule } from '../module';
 import { Sql } from '../db/sql';
 import { addSignInMethodCounter, signInMethodCounters } from '../sign-in/sign-in-method-counters';
@@ -63,7 +64,7 @@ export const passkeysModule = defineModule<PasskeysConfig>({
     const notices = c.get(SecurityNoticesToken);
     const registration = c.set(
       PasskeyRegistration,
-      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, () => signInMethodCounters(c)),
+      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, c.get(RecentSignIn), () => signInMethodCounters(c)),
     );
     const signIn = c.set(
       PasskeySignIn,

@@ -12,6 +12,7 @@ import { SessionEntity } from './session.entity';
 import { SessionEvent } from './session.events';
 import { SessionTokens } from './session-tokens';
 import { SessionsResolver } from './sessions.resolver';
+import { RecentSignIn } from './recent-sign-in';
 import { SessionsService } from './sessions.service';
 
 /** Ended sessions stay visible to the user's and the auditor's view this long, seconds. */
@@ -54,6 +55,7 @@ export const sessionsModule = defineModule({
         maxPerUser: config.sessionMaxPerUser,
       }),
     );
+    c.set(RecentSignIn, new RecentSignIn(sessions));
     c.set(SessionsResolver, new SessionsResolver(sessions, tokens));
   },
 });

@@ -1,4 +1,4 @@
-import { REAUTH_WINDOW_MS } from '../../src/admin/my-account.service';
+import { REAUTH_WINDOW_MS } from '../../src/sessions/recent-sign-in';
 import { isolated } from '../abuse/abuse.helpers';
 import { OPS, sessionOf } from '../admin/admin.helpers';
 import { FakeGithub } from '../oauth/support/fake-github';
@@ -130,5 +130,41 @@ describe('a token of an old session erasing an account without a password', () =
     // Positive control: with a valid code the same recent session deletes.
     expect((await server.gql(OPS.deleteMyAccount, { code: await authenticator.next() }, twoFactor.accessToken)).data?.deleteMyAccount).toBe(true);
     expect(await exists(twoFactor.id)).toBe(false);
+  });
+});
+
+/**
+ * Threat: a token of an old session adding a lasting way in. An account without a password had no
+ * re-check on its passkeys: whoever held any access token could register their own authenticator
+ * (and keep signing in after the token died) or remove the owner's. The same recent sign-in is asked.
+ */
+describe('a token of an old session changing the passkeys of an account without a password', () => {
+  const startAdding = (token: string) => server.gql(OP.startRegistration, { password: null }, token);
+
+  test('adding a passkey: refused once the sign-in is older than the window; a fresh sign-in may', async () => {
+    const { account, user } = await providerAccount();
+    await signedInAgo(account.accessToken, REAUTH_WINDOW_MS + 60_000);
+    const refused = await startAdding(account.accessToken);
+    expect(codeOf(refused)).toBe('UNAUTHENTICATED');
+    expect(refused.errors![0].extensions!.maxAge).toBe(REAUTH_WINDOW_MS / 1000);
+    expect(await db().query('SELECT 1 FROM passkey_challenges WHERE user_id = $1', [account.id])).toEqual([]);
+
+    const again = await providerSignIn(user);
+    const allowed = await startAdding(again.accessToken);
+    expect(allowed.errors).toBeUndefined();
+    expect(allowed.data?.startPasskeyRegistration.challengeId).toEqual(expect.any(String));
+  });
+
+  test('removing a passkey: refused on an old session, done on a fresh one', async () => {
+    const { account, user } = await providerAccount();
+    const { challengeId, options } = await startRegistration(server, account, null);
+    const added = await server.gql(OP.finishRegistration, { challengeId, response: browser().register(options) }, account.accessToken);
+    const passkeyId = added.data!.finishPasskeyRegistration.id as string;
+    await signedInAgo(account.accessToken, REAUTH_WINDOW_MS + 60_000);
+    expect(codeOf(await server.gql(OP.remove, { id: passkeyId, password: null }, account.accessToken))).toBe('UNAUTHENTICATED');
+    expect(await db().query('SELECT 1 FROM passkeys WHERE id = $1', [passkeyId])).toHaveLength(1);
+
+    const again = await providerSignIn(user);
+    expect((await server.gql(OP.remove, { id: passkeyId, password: null }, again.accessToken)).data?.deletePasskey).toBe(true);
   });
 });
