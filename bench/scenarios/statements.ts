@@ -11,6 +11,8 @@ const SECTION = 'database work per request (statements, counted in the service)'
 const REQUESTS = 6;
 /** Statements of background work, not of any request: left out of every count. */
 const BACKGROUND = new Set(['revocations_since', 'throttle_cleanup']);
+/** The mail sender's claims and outcomes (and its listener's LISTEN): on its own timer and NOTIFY, not a request's. */
+const MAIL_SENDER = /^(UPDATE mail_outbox |LISTEN )/;
 const ACCOUNT_PREFIX = 'stm';
 
 interface Prepared {
@@ -132,7 +134,7 @@ async function countOf(service: BenchServer, work: () => Promise<void>): Promise
   await service.child.call('queries:reset');
   await work();
   const read = await service.child.call<{ statements?: Record<string, number>; redis?: Record<string, number> }>('queries:read');
-  const statements = Object.fromEntries(Object.entries(read.statements ?? {}).filter(([label]) => !BACKGROUND.has(label)));
+  const statements = Object.fromEntries(Object.entries(read.statements ?? {}).filter(([label]) => !BACKGROUND.has(label) && !MAIL_SENDER.test(label)));
   return { statements, redis: read.redis ?? {} };
 }
 
