@@ -25,6 +25,7 @@ import { outboxScenario } from './scenarios/outbox';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
 import { statementsScenario } from './scenarios/statements';
 import { twoFactorScenario } from './scenarios/two-factor';
+import { passkeySignInScenario } from './scenarios/passkey-sign-in';
 
 const ROOT = resolve(__dirname, '..', '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -104,6 +105,7 @@ const SECTIONS: Section[] = [
   ['login', loginLadder],
   ['refresh', refreshScenario],
   ['2fa', twoFactorScenario],
+  ['passkey', passkeySignInScenario],
   ['statements', statementsScenario],
   ['mixed', mixedScenario],
   ['pool', poolSweep],

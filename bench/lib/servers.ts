@@ -64,6 +64,12 @@ function wrap(name: string, child: ForkedChild, origin: string): BenchServer {
   };
 }
 
+/**
+ * The WebAuthn relying party of the bench's service: the site whose web page would run the
+ * ceremonies (http is allowed on localhost). The bench's authenticator signs for these.
+ */
+export const BENCH_WEBAUTHN = { rpId: 'localhost', origin: 'http://app.localhost:8080' } as const;
+
 export interface ServiceOptions {
   name: string;
   databaseUrl: string;
@@ -94,8 +100,8 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     LOG_LEVEL: 'warn',
     DATA_DIR: join(ROOT, '.data', 'bench'),
     DB_POOL_SIZE: String(options.dbPoolSize ?? 10),
-    WEBAUTHN_RP_ID: 'localhost',
-    WEBAUTHN_ORIGINS: `http://localhost:${port}`,
+    WEBAUTHN_RP_ID: BENCH_WEBAUTHN.rpId,
+    WEBAUTHN_ORIGINS: BENCH_WEBAUTHN.origin,
     ...(options.bcryptConcurrency ? { BCRYPT_CONCURRENCY: String(options.bcryptConcurrency) } : {}),
     ...(options.countQueries ? { BENCH_COUNT_QUERIES: '1' } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, RATE_LIMIT_KEY_PREFIX: `bench-${process.pid}-${port}` } : {}),
@@ -105,6 +111,8 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     IP_FAILURES_PER_WINDOW: '1000000',
     REGISTRATIONS_PER_WINDOW: '1000000',
     TWO_FACTOR_LOCK_AFTER_FAILURES: '100',
+    // Thousands of passkey ceremonies from one address (the production default is 300 per window).
+    PASSKEY_CEREMONIES_PER_WINDOW: '10000000',
     // Required in production. Nothing listens on the discard port: registrations' mail waits in the outbox.
     SMTP_URL: 'smtp://127.0.0.1:9',
     APP_URL: `http://127.0.0.1:${port}`,

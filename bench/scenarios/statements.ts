@@ -2,6 +2,7 @@ import type { BenchContext } from '../lib/context';
 import { dataOf, gql, type GraphQLResult, LOGIN_MUTATION, ME_QUERY, REFRESH_MUTATION, REGISTER_MUTATION, VERIFY_2FA_MUTATION } from '../lib/graphql-client';
 import { newPassword, REQUEST_RESET_MUTATION, RESET_PASSWORD_MUTATION, seedAccounts, seedLinks, VERIFY_EMAIL_MUTATION } from '../lib/email-setup';
 import { atMost, type Row } from '../lib/report';
+import { benchAuthenticator, FINISH_PASSKEY_LOGIN, finishVariables, seedPasskeys, START_PASSKEY_LOGIN, startThroughApi } from '../lib/passkey-setup';
 import { refreshTokenIn } from '../lib/requests';
 import { SEED_PASSWORD, seedEmail, WRONG_PASSWORD } from '../lib/seed';
 import { startService, type BenchServer } from '../lib/servers';
@@ -15,6 +16,7 @@ const BACKGROUND = new Set(['revocations_since', 'throttle_cleanup']);
 /** The mail sender's claims and outcomes (and its listener's LISTEN): on its own timer and NOTIFY, not a request's. */
 const MAIL_SENDER = /^(UPDATE mail_outbox |LISTEN )/;
 const ACCOUNT_PREFIX = 'stm';
+const PASSKEY_PREFIX = 'stm-pk';
 
 interface Prepared {
   /** Per-request inputs, made before counting starts. */
@@ -134,6 +136,24 @@ export const STATEMENT_OPS: StatementOp[] = [
     name: 'register',
     run: async (s, _x, i) => {
       dataOf(await gql(s.origin, REGISTER_MUTATION, { input: { email: `stm-r${Date.now()}-${i}@bench.test`, password: SEED_PASSWORD } }), 'register');
+    },
+  },
+  {
+    name: 'startPasskeyLogin',
+    run: async (s) => {
+      dataOf(await gql(s.origin, START_PASSKEY_LOGIN), 'startPasskeyLogin');
+    },
+  },
+  {
+    name: 'finishPasskeyLogin',
+    budget: 5,
+    prepare: async (ctx, s, n) => {
+      const authenticator = benchAuthenticator();
+      const accounts = await seedPasskeys(ctx, PASSKEY_PREFIX, n);
+      return Promise.all(accounts.map(async (account) => finishVariables(authenticator, account, await startThroughApi(s.origin))));
+    },
+    run: async (s, variables) => {
+      dataOf(await gql(s.origin, FINISH_PASSKEY_LOGIN, variables as Record<string, unknown>), 'finishPasskeyLogin');
     },
   },
   {

@@ -4,6 +4,7 @@ import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
 import { SecurityNoticesToken } from '../mail/security-notices';
 import { defineModule } from '../module';
+import { Sql } from '../db/sql';
 import { addSignInMethodCounter, signInMethodCounters } from '../sign-in/sign-in-method-counters';
 import { PasswordService } from '../password/password.service';
 import { Challenges } from '../sign-in/challenges';
@@ -54,7 +55,7 @@ export const passkeysModule = defineModule<PasskeysConfig>({
   ],
   register(c, config) {
     const dataSource = c.get(DataSource);
-    const store = c.set(PasskeyStore, new PasskeyStore(dataSource));
+    const store = c.set(PasskeyStore, new PasskeyStore(dataSource, c.get(Sql)));
     const ceremonies = c.set(Ceremonies, new Ceremonies(dataSource));
     const webauthn = c.set(WebAuthn, new WebAuthn(config));
     const rejections = new PasskeyRejections(c.get(AuditService), c.get(LoggerToken));
