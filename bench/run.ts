@@ -20,6 +20,8 @@ import { poolSweep } from './scenarios/pool-sweep';
 import { queryLadder } from './scenarios/query-ladder';
 import { refreshScenario } from './scenarios/refresh';
 import { auditScenario } from './scenarios/audit';
+import { emailScenario } from './scenarios/email-flows';
+import { outboxScenario } from './scenarios/outbox';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
 import { statementsScenario } from './scenarios/statements';
 import { twoFactorScenario } from './scenarios/two-factor';
@@ -109,6 +111,8 @@ const SECTIONS: Section[] = [
   ['pool', poolSweep],
   ['scale', scaleScenario],
   ['audit', auditScenario],
+  ['email', emailScenario],
+  ['outbox', outboxScenario],
 ];
 
 function describeOptions(o: BenchOptions): Record<string, unknown> {
