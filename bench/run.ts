@@ -20,9 +20,12 @@ import { poolSweep } from './scenarios/pool-sweep';
 import { queryLadder } from './scenarios/query-ladder';
 import { refreshScenario } from './scenarios/refresh';
 import { auditScenario } from './scenarios/audit';
+import { emailScenario } from './scenarios/email-flows';
+import { outboxScenario } from './scenarios/outbox';
 import { ME_SAMPLE_ACCOUNTS, scaleScenario } from './scenarios/scale';
 import { statementsScenario } from './scenarios/statements';
 import { twoFactorScenario } from './scenarios/two-factor';
+import { passkeySignInScenario } from './scenarios/passkey-sign-in';
 
 const ROOT = resolve(__dirname, '..', '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -102,11 +105,14 @@ const SECTIONS: Section[] = [
   ['login', loginLadder],
   ['refresh', refreshScenario],
   ['2fa', twoFactorScenario],
+  ['passkey', passkeySignInScenario],
   ['statements', statementsScenario],
   ['mixed', mixedScenario],
   ['pool', poolSweep],
   ['scale', scaleScenario],
   ['audit', auditScenario],
+  ['email', emailScenario],
+  ['outbox', outboxScenario],
 ];
 
 function describeOptions(o: BenchOptions): Record<string, unknown> {

@@ -37,7 +37,7 @@ export interface BenchOptions {
   redisUrl: string | undefined;
 }
 
-export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'statements', 'mixed', 'pool', 'scale', 'audit'] as const;
+export const SECTIONS = ['ladder', 'login', 'refresh', '2fa', 'passkey', 'statements', 'mixed', 'pool', 'scale', 'audit', 'email', 'outbox'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds N] [--bcrypt-concurrency N] [--runs N] [--users N] [--scale-users N]
                             [--only ${SECTIONS.join(',')}] [--profile] [--redis-url URL]

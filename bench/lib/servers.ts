@@ -28,7 +28,9 @@ const SERVICE_MAIN = join(ROOT, 'dist', 'src', 'main.js');
 const BASELINE_SCRIPT = join(__dirname, '..', 'servers', 'baseline-server.js');
 const BCRYPT_RUNNER_SCRIPT = join(__dirname, '..', 'servers', 'bcrypt-runner.js');
 /** Variables of the service that must come from the bench, never from the shell that runs it. */
-const SERVICE_VARIABLES = /^(PORT|HOST|NODE_ENV|DATABASE_URL|REDIS_URL|JWT_|ENCRYPTION_|BCRYPT_|LOG_LEVEL|DB_|DATA_DIR|EMBEDDED_PG_PORT|LOGIN_|IP_|TWO_FACTOR_|REGISTRATION|GRAPHQL_|MAX_BODY|ACCESS_TOKEN|REFRESH_|SESSION_|REVOCATION_|TRUST_PROXY|CORS_|TLS_|SHUTDOWN_|METRICS_|OTEL_|AUDIT_)/;
+const SERVICE_VARIABLES = /^(PORT|HOST|NODE_ENV|DATABASE_URL|REDIS_URL|JWT_|ENCRYPTION_|BCRYPT_|LOG_LEVEL|DB_|DATA_DIR|EMBEDDED_PG_PORT|LOGIN_|IP_|TWO_FACTOR_|REGISTRATION|GRAPHQL_|MAX_BODY|ACCESS_TOKEN|REFRESH_|SESSION_|REVOCATION_|TRUST_PROXY|CORS_|TLS_|SHUTDOWN_|METRICS_|OTEL_|AUDIT_|SMTP_|MAIL_|APP_URL|PASSWORD_RESETS_|VERIFICATION_EMAILS_|EMAIL_CHANGES_)/;
+/** MAIL_FROM of every service the bench starts (the outbox section's raw sender uses it too). */
+export const BENCH_MAIL_FROM = 'bench@localhost';
 
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -62,6 +64,12 @@ function wrap(name: string, child: ForkedChild, origin: string): BenchServer {
   };
 }
 
+/**
+ * The WebAuthn relying party of the bench's service: the site whose web page would run the
+ * ceremonies (http is allowed on localhost). The bench's authenticator signs for these.
+ */
+export const BENCH_WEBAUTHN = { rpId: 'localhost', origin: 'http://app.localhost:8080' } as const;
+
 export interface ServiceOptions {
   name: string;
   databaseUrl: string;
@@ -74,6 +82,8 @@ export interface ServiceOptions {
   countQueries?: boolean;
   /** REDIS_URL of the service (rate-limit counters in Redis); unset: in PostgreSQL. */
   redisUrl?: string;
+  /** Further settings, over the bench's own (SMTP_URL of a local sink for the email sections). */
+  env?: Record<string, string>;
 }
 
 /** `node dist/src/main.js` in production mode on loopback, with limits raised so nothing throttles the bench. */
@@ -90,8 +100,8 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     LOG_LEVEL: 'warn',
     DATA_DIR: join(ROOT, '.data', 'bench'),
     DB_POOL_SIZE: String(options.dbPoolSize ?? 10),
-    WEBAUTHN_RP_ID: 'localhost',
-    WEBAUTHN_ORIGINS: `http://localhost:${port}`,
+    WEBAUTHN_RP_ID: BENCH_WEBAUTHN.rpId,
+    WEBAUTHN_ORIGINS: BENCH_WEBAUTHN.origin,
     ...(options.bcryptConcurrency ? { BCRYPT_CONCURRENCY: String(options.bcryptConcurrency) } : {}),
     ...(options.countQueries ? { BENCH_COUNT_QUERIES: '1' } : {}),
     ...(options.redisUrl ? { REDIS_URL: options.redisUrl, RATE_LIMIT_KEY_PREFIX: `bench-${process.pid}-${port}` } : {}),
@@ -101,10 +111,13 @@ export async function startService(options: ServiceOptions): Promise<BenchServer
     IP_FAILURES_PER_WINDOW: '1000000',
     REGISTRATIONS_PER_WINDOW: '1000000',
     TWO_FACTOR_LOCK_AFTER_FAILURES: '100',
+    // Thousands of passkey ceremonies from one address (the production default is 300 per window).
+    PASSKEY_CEREMONIES_PER_WINDOW: '10000000',
     // Required in production. Nothing listens on the discard port: registrations' mail waits in the outbox.
     SMTP_URL: 'smtp://127.0.0.1:9',
     APP_URL: `http://127.0.0.1:${port}`,
-    MAIL_FROM: 'bench@localhost',
+    MAIL_FROM: BENCH_MAIL_FROM,
+    ...options.env,
   });
   const { child } = await forkChild({ name: options.name, script: SERVICE_MAIN, env, execArgv: ['-r', PROBE_SCRIPT], ready: /Bouncer ready at (\S+)/ });
   return wrap(options.name, child, `http://127.0.0.1:${port}`);

@@ -17,13 +17,13 @@ interface RawBcryptRun {
 }
 
 /** L0 / H0: raw bcrypt in the runner process, as many calls in flight as the HTTP runs have connections. */
-async function rawBcrypt(ctx: BenchContext, op: 'compare' | 'hash', durationS: number): Promise<LoadRun> {
+export async function rawBcrypt(ctx: BenchContext, op: 'compare' | 'hash', durationS: number, concurrency = ctx.options.loginConnections): Promise<LoadRun> {
   const result = await ctx.bcryptRunner.call<RawBcryptRun>('bcrypt', {
     op,
     input: servicePrehash(SEED_PASSWORD),
     hash: ctx.seedHash,
     rounds: ctx.options.bcryptRounds,
-    concurrency: ctx.options.loginConnections,
+    concurrency,
     durationMs: durationS * 1000,
   });
   const latency = summarize(result.latencies);

@@ -3,6 +3,7 @@ import { AuditService } from '../audit/audit.service';
 import { defineModule } from '../module';
 import { PasswordService } from '../password/password.service';
 import { RevocationWatcher } from '../sessions/revocation-watcher';
+import { RecentSignIn } from '../sessions/recent-sign-in';
 import { SessionsService } from '../sessions/sessions.service';
 import { SecondFactorCheck } from '../sign-in/second-factor-check';
 import { AccountAdmin } from './account-admin.service';
@@ -44,7 +45,7 @@ export const adminModule = defineModule<AdminConfig>({
     const accounts = c.set(AccountAdmin, new AccountAdmin(dataSource, c.get(SessionsService), c.get(RevocationWatcher), audit, deletion));
     const auditLog = c.set(AuditLog, new AuditLog(dataSource));
     const personalData = c.set(PersonalData, new PersonalData(dataSource, c, audit, corePersonalData(dataSource, EXPORT_AUDIT_EVENTS_MAX)));
-    const myAccount = c.set(MyAccount, new MyAccount(dataSource, c.get(PasswordService), c.get(SecondFactorCheck), c.get(RevocationWatcher), deletion));
+    const myAccount = c.set(MyAccount, new MyAccount(dataSource, c.get(PasswordService), c.get(SecondFactorCheck), c.get(RevocationWatcher), deletion, c.get(RecentSignIn)));
     c.set(AdminResolver, new AdminResolver(accounts, auditLog));
     c.set(MyAccountResolver, new MyAccountResolver(myAccount, personalData, auditLog));
   },

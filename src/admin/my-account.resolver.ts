@@ -7,6 +7,7 @@ import { CoreErrors } from '../errors/core-errors';
 import { Auth } from '../guards/auth.decorator';
 import { AuditEventConnection } from './audit-event.type';
 import { MY_AUDIT_PAGE_DEFAULT, type AuditLog } from './audit-log.service';
+import { REAUTH_WINDOW_MS } from '../sessions/recent-sign-in';
 import type { MyAccount } from './my-account.service';
 import type { PersonalData } from './personal-data.service';
 
@@ -40,7 +41,10 @@ export class MyAccountResolver {
 
   @Auth()
   @ChecksCredentials()
-  @Mutation(() => Boolean, { description: "Deletes the caller's own account after re-checking the password (and a code when 2FA is on)." })
+  @Mutation(() => Boolean, {
+    description:
+      `Deletes the caller's own account after re-checking the password, or, for an account without one, when the caller's session was opened by a sign-in within the last ${REAUTH_WINDOW_MS / 60_000} minutes (UNAUTHENTICATED with extensions.maxAge otherwise: sign in again); a code too when 2FA is on.`,
+  })
   deleteMyAccount(
     @Arg('password', () => String, { nullable: true }) password: string | null,
     @Arg('code', () => String, { nullable: true }) code: string | null,

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import helmet from 'helmet';
@@ -145,6 +151,14 @@ export async function createHttpApp(deps: HttpDependencies, schema: GraphQLSchem
       ...(logRequests ? [outcomeLogPlugin(outcomes)] : []),
       config.landingPage ? ApolloServerPluginLandingPageLocalDefault({ includeCookies: false }) : ApolloServerPluginLandingPageDisabled(),
       nulGuardPlugin<GraphQLContext>(),
+      // Apollo installs these unless told not to. Cache control wraps every field resolver to compute
+      // HTTP cache hints an auth service never gives (its answers are never cacheable); usage and
+      // schema reporting would send operations to Apollo's cloud whenever APOLLO_KEY happens to be
+      // in the environment, and inline traces would hand resolver timings to any client asking.
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
       ...extensions.plugins,
     ],
   });

@@ -10,6 +10,7 @@ import { PasswordService } from '../password/password.service';
 import { RevocationWatcher } from '../sessions/revocation-watcher';
 import { SessionsService } from '../sessions/sessions.service';
 import { AccountCreatedHooks } from '../users/account-created';
+import { MailboxProvenHooks } from '../users/mailbox-proven';
 import { AccountEmailFactsLoader } from './account-email-facts';
 import { BackgroundTasks } from './background-tasks';
 import { EmailChange } from './email-change.service';
@@ -53,7 +54,7 @@ export const emailModule = defineModule<EmailConfig>({
     const audit = c.get(AuditService);
     const throttle = c.get(Throttle);
     const tokens = c.set(EmailTokens, new EmailTokens(dataSource, c.get(Outbox)));
-    const verification = c.set(EmailVerification, new EmailVerification(dataSource, tokens, audit, throttle));
+    const verification = c.set(EmailVerification, new EmailVerification(dataSource, tokens, audit, throttle, c.get(MailboxProvenHooks), c.get(RevocationWatcher)));
     c.get(AccountCreatedHooks).add(verification.onAccountCreated);
     const background = c.set(BackgroundTasks, new BackgroundTasks(c.get(LoggerToken)));
     const reset = c.set(
@@ -66,6 +67,7 @@ export const emailModule = defineModule<EmailConfig>({
         throttle,
         background,
         logger: c.get(LoggerToken),
+        mailboxProven: c.get(MailboxProvenHooks),
       }),
     );
     const change = c.set(EmailChange, new EmailChange(dataSource, tokens, audit, throttle, c.get(PasswordService), c.get(SecurityNoticesToken)));

@@ -11,12 +11,14 @@ import { PasswordLimit } from '../password/password.config';
 import type { PasswordHasher } from '../password/password-hasher';
 import { checkPassword } from '../password/password-policy';
 import type { RevocationWatcher } from '../sessions/revocation-watcher';
+import type { MailboxProvenHooks } from '../users/mailbox-proven';
 import { SessionRevokedReason, type SessionsService } from '../sessions/sessions.service';
 import { rowsOf } from '../db/sql';
 import type { BackgroundTasks } from './background-tasks';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';
 import type { EmailTokens, TokenHolder } from './email-tokens';
+import { proveMailbox } from './mailbox-proof';
 
 /**
  * The lookup and mail of a reset request start at a random moment within this window, ms: the
@@ -34,6 +36,7 @@ export interface ResetCollaborators {
   throttle: Throttle;
   background: BackgroundTasks;
   logger: Logger;
+  mailboxProven: MailboxProvenHooks;
 }
 
 /**
@@ -73,17 +76,20 @@ export class PasswordReset {
     const outcome = await this.dataSource.transaction(async (m) => {
       const spent = await this.tokens.consume(m, token, 'reset_password');
       if (!spent) return null;
-      // The link proved the address; failed_logins is the consecutive-failure lock a reset ends.
-      await m.query(
-        `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_logins = 0, email_verified = true, updated_at = now() WHERE id = $1`,
-        [spent.userId, passwordHash],
+      // The link proved the address (a first proof runs the MailboxProvenHooks: provider links
+      // added on an unproven claim go); failed_logins is the consecutive-failure lock a reset ends.
+      const proven = await proveMailbox(m, this.c.mailboxProven, spent.userId, request, () =>
+        m.query(
+          `UPDATE users SET password_hash = $2, password_changed_at = now(), failed_logins = 0, email_verified = true, updated_at = now() WHERE id = $1`,
+          [spent.userId, passwordHash],
+        ),
       );
       // A pending email change or verification link dies with the old password (account recovery).
       await this.tokens.retireAll(m, spent.userId);
       await this.audit.record(m, { type: EmailEvent.PASSWORD_RESET, userId: spent.userId, ip: request.ip, userAgent: request.userAgent });
       const revoked = await this.c.sessions.revokeAllOfUser(m, spent.userId, SessionRevokedReason.PASSWORD_RESET, request);
       await this.c.notices.notify(m, spent.userId, 'password_changed');
-      return { revoked, holder: spent };
+      return { revoked: [...proven, ...revoked], holder: spent };
     });
     if (!outcome) throw CoreErrors.INVALID_TOKEN();
     this.c.revocations.markRevoked(...outcome.revoked);

@@ -5,10 +5,13 @@ import type { RequestInfo } from '../context/request-info';
 import type { Viewer } from '../context/viewer';
 import { CoreErrors } from '../errors/core-errors';
 import { rowsOf } from '../db/sql';
+import type { RevocationWatcher } from '../sessions/revocation-watcher';
 import type { CreatedAccount } from '../users/account-created';
+import type { MailboxProvenHooks } from '../users/mailbox-proven';
 import { EmailLimit } from './email.config';
 import { EmailEvent } from './email.events';
 import type { EmailTokens } from './email-tokens';
+import { proveMailbox } from './mailbox-proof';
 
 /** Proving that an account's address is its owner's: the link sent on register (and again on request). */
 export class EmailVerification {
@@ -17,6 +20,8 @@ export class EmailVerification {
     private readonly tokens: EmailTokens,
     private readonly audit: AuditService,
     private readonly throttle: Throttle,
+    private readonly mailboxProven: MailboxProvenHooks,
+    private readonly revocations: RevocationWatcher,
   ) {}
 
   /** An AccountCreatedHook: register sends the link in the transaction that creates the account. */
@@ -39,16 +44,22 @@ export class EmailVerification {
     });
   }
 
-  /** Spends a verification token: the address it was sent to is the account's, and now verified. */
+  /**
+   * Spends a verification token: the address it was sent to is the account's, and now verified.
+   * A first proof runs the MailboxProvenHooks (provider links added on an unproven claim go).
+   */
   async verify(token: string, request: RequestInfo): Promise<boolean> {
-    const verified = await this.dataSource.transaction(async (m) => {
+    const ended = await this.dataSource.transaction(async (m) => {
       const holder = await this.tokens.consume(m, token, 'verify_email');
-      if (!holder) return false;
-      await m.query('UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1', [holder.userId]);
+      if (!holder) return null;
+      const revoked = await proveMailbox(m, this.mailboxProven, holder.userId, request, () =>
+        m.query('UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1', [holder.userId]),
+      );
       await this.audit.record(m, { type: EmailEvent.VERIFIED, userId: holder.userId, ip: request.ip, userAgent: request.userAgent });
-      return true;
+      return revoked;
     });
-    if (!verified) throw CoreErrors.INVALID_TOKEN();
+    if (!ended) throw CoreErrors.INVALID_TOKEN();
+    this.revocations.markRevoked(...ended);
     return true;
   }
 

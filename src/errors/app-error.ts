@@ -12,6 +12,11 @@ export interface ErrorDetails {
   fields?: FieldError[];
   /** RATE_LIMITED / SERVICE_UNAVAILABLE: whole seconds before a retry may succeed. */
   retryAfter?: number;
+  /**
+   * UNAUTHENTICATED asking for a new sign-in: how old, in whole seconds, the sign-in may be for the
+   * call to pass (RFC 9470's max_age), so a client can tell "sign in again" from a dead token.
+   */
+  maxAge?: number;
   /** Why, in a word the server chose (`reuse_detected`): for metrics and logs, never sent to the client. */
   reason?: string;
 }
@@ -31,6 +36,7 @@ export class AppError extends GraphQLError {
     const extensions: Record<string, unknown> = { code };
     if (details.fields) extensions.fields = details.fields;
     if (details.retryAfter !== undefined) extensions.retryAfter = Math.max(1, Math.ceil(details.retryAfter));
+    if (details.maxAge !== undefined) extensions.maxAge = Math.floor(details.maxAge);
     super(details.message ?? message, { extensions });
     this.reason = details.reason;
   }

@@ -3,7 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import type { Viewer } from '../context/viewer';
-import { badField } from '../errors/core-errors';
+import { badField, CoreErrors } from '../errors/core-errors';
 import { rowsOf } from '../db/sql';
 import type { SignInMethodCounter } from '../sign-in/sign-in-method-counters';
 import { SignInErrors } from '../sign-in/sign-in.errors';
@@ -60,6 +60,7 @@ export class LinkedAccountsService {
   async complete(viewer: Viewer, input: CallbackInput, request: RequestInfo): Promise<LinkedAccount> {
     const { provider, identity } = await this.flows.finish('link', input, viewer.userId);
     return this.dataSource.transaction(async (m) => {
+      await this.holdLiveSession(m, viewer);
       const [inserted] = await rowsOf<LinkRow>(
         m,
         `INSERT INTO linked_accounts (user_id, provider, subject, email, email_verified)
@@ -108,6 +109,19 @@ export class LinkedAccountsService {
       });
       return true;
     });
+  }
+
+  /**
+   * Locks the account's row for the link's transaction, then (a later statement, which sees what was
+   * committed while this one waited) refuses a session that ended meanwhile. A first proof of the
+   * account's address holds that row while it drops unproven links and ends every session
+   * (src/oauth/unproven-links.ts): a link added by one of those sessions at that moment goes too,
+   * instead of outliving the proof.
+   */
+  private async holdLiveSession(m: EntityManager, viewer: Viewer): Promise<void> {
+    await m.query('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [viewer.userId]);
+    const [live] = await rowsOf<{ ok: number }>(m, 'SELECT 1 AS ok FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL', [viewer.sessionId, viewer.userId]);
+    if (!live) throw CoreErrors.UNAUTHENTICATED();
   }
 
   private async countOthers(m: EntityManager, userId: string): Promise<number> {

@@ -67,9 +67,14 @@ export class OAuthLoginService {
 
   private async resolve(m: EntityManager, provider: string, identity: ProviderIdentity, method: SignInMethod, request: RequestInfo): Promise<Resolution> {
     const base = { ip: request.ip, userAgent: request.userAgent };
-    const [link] = await rowsOf<{ id: string; user_id: string }>(m, 'SELECT id, user_id FROM linked_accounts WHERE provider = $1 AND subject = $2', [provider, identity.subject]);
+    // Found and touched in one statement, its row locked: a link removed meanwhile (by its owner, or
+    // when the account's address was proven: src/oauth/unproven-links.ts) signs nobody in.
+    const [link] = await rowsOf<{ id: string; user_id: string }>(
+      m,
+      'UPDATE linked_accounts SET last_used_at = now(), email = $3, email_verified = $4 WHERE provider = $1 AND subject = $2 RETURNING id, user_id',
+      [provider, identity.subject, identity.email, identity.emailVerified],
+    );
     if (link) {
-      await m.query('UPDATE linked_accounts SET last_used_at = now(), email = $2, email_verified = $3 WHERE id = $1', [link.id, identity.email, identity.emailVerified]);
       const [account] = await rowsOf<SignInAccount>(m, `SELECT ${SIGN_IN_COLUMNS} FROM users WHERE id = $1`, [link.user_id]);
       if (!account) throw OAuthErrors.OAUTH_FAILED(); // deleted meanwhile (its links go with it)
       await this.audit.record(m, { ...base, type: OAuthEvent.LOGIN, userId: account.id, data: { provider, linkedAccountId: link.id } });

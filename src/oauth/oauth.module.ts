@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { AccountCreatedHooks } from '../users/account-created';
+import { MailboxProvenHooks } from '../users/mailbox-proven';
 import { Throttle } from '../abuse/throttle';
 import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
@@ -19,6 +20,7 @@ import { OAuthFlowStore } from './oauth-flows';
 import { OAuthLoginService } from './oauth-login.service';
 import { OAuthResolver } from './oauth.resolver';
 import { ProviderRegistry } from './providers/provider-registry';
+import { dropUnprovenLinks } from './unproven-links';
 
 /** Spent and expired flows are useless at once; a day keeps them for debugging a failed sign-in. */
 const FLOW_RETENTION_SECONDS = 24 * 60 * 60;
@@ -57,6 +59,7 @@ export const oauthModule = defineModule<OAuthConfig>({
     const links = c.set(LinkedAccountsService, new LinkedAccountsService(dataSource, flows, c.get(AuditService), () => signInMethodCounters(c)));
     // Other modules that remove a way in (passkeys) count this module's links before removing the last one.
     addSignInMethodCounter(c, { name: OAUTH_METHOD_COUNTER, count: countLinks });
+    c.get(MailboxProvenHooks).add(dropUnprovenLinks(c.get(AuditService)));
     c.set(OAuthResolver, new OAuthResolver(providers, flows, login, links));
   },
   start(c) {

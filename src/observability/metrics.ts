@@ -59,7 +59,7 @@ export class BouncerMetrics {
     this.passkeys = new Counter({ name: 'bouncer_passkey_total', help: 'Passkey ceremonies by kind and outcome.', labelNames: ['ceremony', 'outcome'], registers });
     this.refreshes = new Counter({ name: 'bouncer_refreshes_total', help: 'Refresh-token rotations by outcome (reuse_detected: a retired token came back and its session was revoked).', labelNames: ['outcome'], registers });
     this.rateLimited = new Counter({ name: 'bouncer_rate_limited_total', help: 'Calls refused with RATE_LIMITED, by operation.', labelNames: ['operation'], registers });
-    this.lockouts = new Counter({ name: 'bouncer_lockouts_total', help: 'Keys locked by a throttle policy (an account or an address reached its failure limit).', labelNames: ['policy'], registers });
+    this.lockouts = new Counter({ name: 'bouncer_lockouts_total', help: 'Keys locked by a throttle policy (an account or an address reached its failure limit), and accounts that reached the consecutive-failure cap (policy login:consecutive).', labelNames: ['policy'], registers });
     this.bcryptDuration = new Histogram({ name: 'bouncer_bcrypt_duration_seconds', help: 'Time bcrypt took per hash or check.', buckets: BCRYPT_BUCKETS, registers });
     this.bcryptWait = new Histogram({ name: 'bouncer_bcrypt_queue_wait_seconds', help: 'Time a hash or check waited for a bcrypt slot.', buckets: WAIT_BUCKETS, registers });
     new Gauge({ name: 'bouncer_bcrypt_queue_length', help: 'Hashes and checks waiting for a bcrypt slot.', registers, collect() { this.set(sources.bcryptQueued()); } });

@@ -4,6 +4,7 @@ import type { Container } from '../app/container';
 import { ErrorCatalogueToken, LoggerToken } from '../app/tokens';
 import { APOLLO_REQUEST_CODES } from '../errors/format-error';
 import { defineModule } from '../module';
+import { PasswordCheck } from '../password/password-check';
 import { PasswordHasher } from '../password/password-hasher';
 import { OutboxMetricsSource } from './metric-sources';
 import { BouncerMetrics, type PoolStats } from './metrics';
@@ -37,6 +38,8 @@ export const observabilityModule = defineModule<ObservabilityConfig>({
       }),
     );
     c.get(Throttle).onLock((policy) => metrics.lockouts.inc({ policy }));
+    // The consecutive-failure cap is no throttle policy, but a lockout all the same.
+    if (c.has(PasswordCheck)) c.get(PasswordCheck).onLock((lock) => metrics.lockouts.inc({ policy: lock }));
     if (c.has(PasswordHasher)) {
       c.get(PasswordHasher).onJob((waitSeconds, workSeconds) => {
         metrics.bcryptWait.observe(waitSeconds);

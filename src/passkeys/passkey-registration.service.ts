@@ -9,6 +9,7 @@ import type { Viewer } from '../context/viewer';
 import type { AppError } from '../errors/app-error';
 import { badField, CoreErrors } from '../errors/core-errors';
 import type { SecurityNotices } from '../mail/security-notices';
+import type { RecentSignIn } from '../sessions/recent-sign-in';
 import { rowsOf } from '../db/sql';
 import { ceremonyProblem, CEREMONY_TTL_SECONDS, type Ceremonies } from './ceremonies';
 import { checkPasskeyName, defaultPasskeyName } from './passkey-names';
@@ -57,6 +58,7 @@ export class PasskeyRegistration {
     private readonly throttle: Throttle,
     private readonly rejections: PasskeyRejections,
     private readonly notices: SecurityNotices,
+    private readonly recentSignIn: RecentSignIn,
     /** The other ways into an account (OAuth links, ...), asked before the last passkey of a passwordless account goes. */
     private readonly otherMethods: () => readonly SignInMethodCounter[] = () => [],
   ) {}
@@ -67,7 +69,7 @@ export class PasskeyRegistration {
 
   async start(viewer: Viewer, password: string | null | undefined, request: RequestInfo): Promise<PasskeyOptions> {
     const account = await this.account(viewer.userId);
-    await this.reCheck(viewer.userId, account, password, request);
+    await this.reCheck(viewer, account, password, request, 'add a passkey');
     if ((await this.store.count(viewer.userId)) >= MAX_PASSKEYS) throw tooMany();
     await this.throttle.count([{ policy: PasskeyLimit.CEREMONIES_BY_ADDRESS, key: request.ip }]);
     const [userHandle, exclude] = await Promise.all([this.store.userHandle(viewer.userId), this.store.descriptors(viewer.userId)]);
@@ -101,7 +103,7 @@ export class PasskeyRegistration {
 
   async remove(viewer: Viewer, id: string, password: string | null | undefined, request: RequestInfo): Promise<boolean> {
     const account = await this.account(viewer.userId);
-    await this.reCheck(viewer.userId, account, password, request);
+    await this.reCheck(viewer, account, password, request, 'remove a passkey');
     if (!isUuid(id)) throw badField('id', 'No such passkey.');
     await this.dataSource.transaction(async (m) => {
       // Locks the account row: two removals racing for the last two ways in take turns.
@@ -178,10 +180,11 @@ export class PasskeyRegistration {
     return rows[0];
   }
 
-  /** The password is re-checked when the account has one (throttled like a login). */
-  private async reCheck(userId: string, account: AccountFacts, password: string | null | undefined, request: RequestInfo): Promise<void> {
-    if (!account.has_password) return;
+  /** The password is re-checked when the account has one (throttled like a login); else the sign-in must be recent. */
+  private async reCheck(viewer: Viewer, account: AccountFacts, password: string | null | undefined, request: RequestInfo, toDo: string): Promise<void> {
+    // No password to re-check: a recent sign-in instead, or a stolen token could add a lasting way in.
+    if (!account.has_password) return this.recentSignIn.require(viewer, toDo);
     if (typeof password !== 'string' || password.length === 0) throw badField('password', 'Enter your password to change your passkeys.');
-    await this.passwords.verifyPassword(userId, password, request);
+    await this.passwords.verifyPassword(viewer.userId, password, request);
   }
 }

@@ -6,14 +6,13 @@ import { sha256Hex } from '../crypto/random';
 import { AppError } from '../errors/app-error';
 import { CoreErrors } from '../errors/core-errors';
 import type { AuthPayload } from '../sessions/auth-payload.type';
-import { rowsOf } from '../db/sql';
 import type { Challenges } from '../sign-in/challenges';
 import { TwoFactorMethod } from '../sign-in/second-factor';
 import { signInMethod } from '../sign-in/sign-in-method';
-import { SIGN_IN_COLUMNS, type SignInAccount, type SignInService } from '../sign-in/sign-in.service';
+import type { SignInAccount, SignInService } from '../sign-in/sign-in.service';
 import { SignInErrors } from '../sign-in/sign-in.errors';
-import { ceremonyProblem, type Ceremonies, type CeremonyKind } from './ceremonies';
-import type { PasskeyRejections } from './passkey-rejections';
+import { ceremonyProblem, type Ceremonies, type Ceremony, type CeremonyKind } from './ceremonies';
+import type { PasskeyRejections, RejectionContext } from './passkey-rejections';
 import { toOptions } from './passkey-registration.service';
 import type { PasskeyStore, StoredCredential } from './passkey-store';
 import type { PasskeyOptions } from './passkey.types';
@@ -29,7 +28,6 @@ import { credentialIdOf, userHandleOf, type WebAuthn } from './webauthn';
  */
 export const PASSKEY_METHOD = signInMethod('passkey', { provesSecondFactor: true });
 
-type Checked = { ok: true; credential: StoredCredential } | { ok: false };
 type LoginOutcome = { ok: true; payload: AuthPayload } | { ok: false };
 
 /** Passwordless sign-in with a discoverable passkey, and a passkey as the second step of a password sign-in. */
@@ -54,11 +52,18 @@ export class PasskeySignIn {
     return toOptions(ceremony.id, options);
   }
 
-  /** Counted per client address before the assertion is looked at, like every credential check. */
+  /**
+   * Counted per client address before the assertion is looked at, like every credential check.
+   * Three round trips besides the throttle's. The ceremony is spent and the credential
+   * and its account read in one statement; the assertion is checked in memory; the counter moves in
+   * a second; the session and both audit rows (passkey.login, login.succeeded) open in the
+   * pipeline's own one statement. No transaction spans them: each commits what stays true
+   * whatever follows (a spent ceremony, a counter the authenticator has moved), and a refusal is
+   * audited on its own.
+   */
   async finishLogin(challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<AuthPayload> {
     return this.throttle.attempt([{ policy: PasskeyLimit.FAILURES_BY_ADDRESS, key: request.ip }], async (attempt) => {
-      // Always commits (a refusal returns): the ceremony is spent and the refusal audited either way.
-      const outcome = await this.dataSource.transaction((m) => this.login(m, challengeId, response, request));
+      const outcome = await this.login(challengeId, response, request);
       if (!outcome.ok) {
         await attempt.failed();
         throw PasskeyErrors.PASSKEY_REJECTED();
@@ -89,8 +94,8 @@ export class PasskeySignIn {
   async verifySecondFactor(challengeToken: string, challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<AuthPayload> {
     try {
       return await this.signIn.completeChallenge(challengeToken, request, async (m, account) => {
-        const checked = await this.checkAssertion(m, 'second_factor', challengeId, response, request, account, sha256Hex(challengeToken));
-        return checked.ok ? TwoFactorMethod.PASSKEY : null;
+        const passed = await this.checkAssertion(m, challengeId, response, request, account, sha256Hex(challengeToken));
+        return passed ? TwoFactorMethod.PASSKEY : null;
       });
     } catch (error) {
       if (error instanceof AppError && error.code === WRONG_ANSWER) throw PasskeyErrors.PASSKEY_REJECTED();
@@ -98,61 +103,98 @@ export class PasskeySignIn {
     }
   }
 
-  private async login(m: EntityManager, challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<LoginOutcome> {
-    const checked = await this.checkAssertion(m, 'sign_in', challengeId, response, request, null, null);
-    if (!checked.ok) return { ok: false };
-    const { credential } = checked;
-    const [account] = await rowsOf<SignInAccount>(m, `SELECT ${SIGN_IN_COLUMNS} FROM users WHERE id = $1`, [credential.user_id]);
-    if (!account) return { ok: false }; // deleted while the assertion was being checked
-    await this.audit.record(m, { type: PasskeyEvent.LOGIN, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { passkeyId: credential.id } });
-    // The pipeline refuses a locked account here (after the assertion was checked), rolling this back.
-    const result = await this.signIn.complete(account, PASSKEY_METHOD, request, { manager: m });
+  private async login(challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<LoginOutcome> {
+    const credentialId = credentialIdOf(response);
+    const { ceremony, credential, account } = await this.store.takeSignIn(challengeId, credentialId);
+    const verdict = await this.assess({ kind: 'sign_in', ceremony, credentialId, credential, response, owner: null, binding: null });
+    const manager = this.dataSource.manager;
+    if (!verdict.ok) {
+      await this.rejections.record(manager, verdict.reason, { ceremony: 'sign_in', request, ...verdict.extra });
+      return { ok: false };
+    }
+    const { credential: used, newCounter, backedUp } = verdict;
+    if (!account || !(await this.store.advanceCounter(null, used.id, newCounter, backedUp))) {
+      // The authenticator's counter did not grow (another copy of the key may be in use), or the
+      // passkey was deleted while its assertion was being checked.
+      await this.rejections.record(manager, 'counter_not_increasing', { ceremony: 'sign_in', request, ...this.cloneSuspicion(used, newCounter) });
+      return { ok: false };
+    }
+    const login = { type: PasskeyEvent.LOGIN, userId: account.id, ip: request.ip, userAgent: request.userAgent, data: { passkeyId: used.id } };
+    // The pipeline refuses a locked account (after the assertion was checked) before writing anything.
+    const result = await this.signIn.complete(account, PASSKEY_METHOD, request, { audit: [login] });
     if (!('accessToken' in result)) throw new Error('a user-verified passkey proves two factors: the pipeline must open a session');
     return { ok: true, payload: result };
   }
 
   /**
-   * Takes the ceremony, finds the credential and verifies the assertion, then advances the counter.
-   * `owner` null: a passwordless sign-in (the credential names the account; UV required); else the
-   * account of the TwoFactorChallenge (the credential must be one of its own; presence is enough).
+   * The second step's check, inside completeChallenge's transaction: takes the ceremony, finds the
+   * credential, verifies the assertion, then advances the counter. The credential must be one of
+   * the challenge's account (`owner`); presence is enough.
    */
   private async checkAssertion(
     m: EntityManager,
-    kind: CeremonyKind,
     challengeId: string,
     response: Record<string, unknown>,
     request: RequestInfo,
-    owner: SignInAccount | null,
-    binding: string | null,
-  ): Promise<Checked> {
-    const refuse = async (reason: RejectionReason, extra: { userId?: string; passkeyId?: string; detail?: string; data?: Record<string, unknown> } = {}): Promise<Checked> => {
-      await this.rejections.record(m, reason, { ceremony: kind, request, userId: owner?.id ?? null, ...extra });
-      return { ok: false };
-    };
+    owner: SignInAccount,
+    binding: string,
+  ): Promise<boolean> {
+    const context = { ceremony: 'second_factor' as const, request, userId: owner.id };
     const ceremony = await this.ceremonies.take(m, challengeId);
-    const problem = ceremonyProblem(ceremony, kind, owner?.id ?? null, binding);
-    if (problem || !ceremony) return refuse(problem ?? 'unknown_challenge');
     const credentialId = credentialIdOf(response);
-    if (!credentialId) return refuse('malformed_response');
-    const credential = await this.store.byCredentialId(m, credentialId);
-    if (!credential) return refuse('unknown_credential');
+    const credential = ceremony && credentialId ? await this.store.byCredentialId(m, credentialId) : null;
+    const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner, binding });
+    if (!verdict.ok) {
+      await this.rejections.record(m, verdict.reason, { ...context, ...verdict.extra });
+      return false;
+    }
+    if (!(await this.store.advanceCounter(m, verdict.credential.id, verdict.newCounter, verdict.backedUp))) {
+      await this.rejections.record(m, 'counter_not_increasing', { ...context, ...this.cloneSuspicion(verdict.credential, verdict.newCounter) });
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * What is wrong with an assertion, in the order WebAuthn 7.2 checks it, or the counter it carries.
+   * `owner` null: a passwordless sign-in (the credential names the account; UV required); else the
+   * account of the TwoFactorChallenge (the credential must be its own).
+   */
+  private async assess(a: Assessed): Promise<Verdict> {
+    const problem = ceremonyProblem(a.ceremony, a.kind, a.owner?.id ?? null, a.binding);
+    if (problem || !a.ceremony) return { ok: false, reason: problem ?? 'unknown_challenge', extra: {} };
+    if (!a.credentialId) return { ok: false, reason: 'malformed_response', extra: {} };
+    const { credential } = a;
+    if (!credential) return { ok: false, reason: 'unknown_credential', extra: {} };
     const who = { userId: credential.user_id, passkeyId: credential.id };
     // Another account's passkey: nothing of that account goes into this one's audit trail.
-    if (owner && credential.user_id !== owner.id) return refuse('foreign_credential');
+    if (a.owner && credential.user_id !== a.owner.id) return { ok: false, reason: 'foreign_credential', extra: {} };
     // A discoverable credential names its account (the user handle): it must be the credential's owner.
-    const handle = userHandleOf(response);
-    if ((!owner && handle === null) || (handle !== null && handle !== credential.user_handle)) return refuse('user_handle_mismatch', who);
+    const handle = userHandleOf(a.response);
+    if ((!a.owner && handle === null) || (handle !== null && handle !== credential.user_handle)) return { ok: false, reason: 'user_handle_mismatch', extra: who };
+    const verified = await this.webauthn.verifyAssertion(a.response, a.ceremony.challenge, { credentialId: a.credentialId, publicKey: credential.public_key }, a.owner === null);
+    if (!verified.ok) return { ok: false, reason: 'verification_failed', extra: { ...who, detail: verified.detail } };
+    return { ok: true, credential, newCounter: verified.value.newCounter, backedUp: verified.value.backedUp };
+  }
 
-    const verified = await this.webauthn.verifyAssertion(response, ceremony.challenge, { credentialId, publicKey: credential.public_key }, owner === null);
-    if (!verified.ok) return refuse('verification_failed', { ...who, detail: verified.detail });
-    const { newCounter, backedUp } = verified.value;
-    if (!(await this.store.advanceCounter(m, credential.id, newCounter, backedUp))) {
-      // The authenticator's counter did not grow: another copy of the key may be in use.
-      return refuse('counter_not_increasing', { ...who, data: { possibleClone: true, presentedCounter: newCounter, storedCounter: Number(credential.counter) } });
-    }
-    return { ok: true, credential };
+  private cloneSuspicion(credential: StoredCredential, presented: number): Omit<RejectionContext, 'ceremony' | 'request'> {
+    return { userId: credential.user_id, passkeyId: credential.id, data: { possibleClone: true, presentedCounter: presented, storedCounter: Number(credential.counter) } };
   }
 }
+
+interface Assessed {
+  kind: CeremonyKind;
+  ceremony: Ceremony | null;
+  credentialId: string | null;
+  credential: StoredCredential | null;
+  response: Record<string, unknown>;
+  owner: SignInAccount | null;
+  binding: string | null;
+}
+
+type Verdict =
+  | { ok: true; credential: StoredCredential; newCounter: number; backedUp: boolean }
+  | { ok: false; reason: RejectionReason; extra: Omit<RejectionContext, 'ceremony' | 'request'> };
 
 /** The code completeChallenge throws for a wrong answer (a refused assertion here). */
 const WRONG_ANSWER: keyof typeof SignInErrors.catalogue = 'INVALID_TWO_FACTOR_CODE';

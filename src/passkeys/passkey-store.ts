@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
-import { rowsOf } from '../db/sql';
+import { isUuid } from '../db/uuid';
+import { rowsOf, type Sql } from '../db/sql';
+import { USER_COLUMNS, type UserRow } from '../users/user.type';
+import type { Ceremony, CeremonyKind } from './ceremonies';
 import { PASSKEY_COLUMNS, type PasskeyRow } from './passkey.types';
 import type { CredentialDescriptor, NewCredential } from './webauthn';
 
@@ -18,9 +21,44 @@ export interface StoredCredential {
   user_handle: string;
 }
 
+/** What a passwordless sign-in's first statement finds: the spent ceremony, the presented credential, its account. */
+export interface TakenSignIn {
+  ceremony: Ceremony | null;
+  credential: StoredCredential | null;
+  account: UserRow | null;
+}
+
+type TakenRow = {
+  kind: CeremonyKind;
+  ceremony_user_id: string | null;
+  binding: string | null;
+  challenge: string;
+  live: boolean;
+  passkey_id: string | null;
+  credential_id: string | null;
+  public_key: Buffer | null;
+  counter: string | null;
+  handle: Buffer | null;
+} & { [K in keyof UserRow]: UserRow[K] | null };
+
+/**
+ * Spends the ceremony (whatever follows: the first request to present it uses it up) and reads the
+ * credential with its user handle and account, in one autocommitted round trip.
+ */
+const TAKE_SIGN_IN = `WITH c AS (DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live)
+SELECT c.kind, c.user_id AS ceremony_user_id, c.binding, c.challenge, c.live,
+       p.id AS passkey_id, p.credential_id, p.public_key, p.counter, h.handle,
+       ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}
+  FROM c LEFT JOIN passkeys p ON p.credential_id = $2
+         LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id
+         LEFT JOIN users u ON u.id = p.user_id`;
+
 /** The SQL of the passkeys tables. */
 export class PasskeyStore {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly sql: Sql,
+  ) {}
 
   list(userId: string): Promise<PasskeyRow[]> {
     return this.dataSource.query(`SELECT ${PASSKEY_COLUMNS} FROM passkeys WHERE user_id = $1 ORDER BY created_at, id`, [userId]);
@@ -63,18 +101,36 @@ export class PasskeyStore {
     return { ...credential, user_handle: handle.toString('base64url') };
   }
 
+  /** A passwordless sign-in's first round trip (TAKE_SIGN_IN); nothing found without a well-formed ceremony id. */
+  async takeSignIn(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
+    if (!isUuid(challengeId)) return { ceremony: null, credential: null, account: null };
+    const row = await this.sql.one<TakenRow>('passkey_take_sign_in', TAKE_SIGN_IN, [challengeId, credentialId]);
+    if (!row) return { ceremony: null, credential: null, account: null };
+    const ceremony: Ceremony = { kind: row.kind, userId: row.ceremony_user_id, binding: row.binding, challenge: row.challenge, live: row.live };
+    if (!row.passkey_id || !row.id || !row.handle) return { ceremony, credential: null, account: null };
+    const credential: StoredCredential = {
+      id: row.passkey_id,
+      user_id: row.id,
+      credential_id: row.credential_id!,
+      public_key: row.public_key!,
+      counter: row.counter!,
+      user_handle: row.handle.toString('base64url'),
+    };
+    const account = Object.fromEntries(USER_COLUMNS.split(', ').map((column) => [column, row[column as keyof UserRow]])) as unknown as UserRow;
+    return { ceremony, credential, account };
+  }
+
   /**
    * Compares and stores the signature counter in one statement (WebAuthn 7.2 step 21): it must grow,
    * unless the authenticator keeps no counter (0 stored and 0 presented, as synced passkeys do). Of
    * two assertions racing with one counter value, one updates the row and the other finds it moved.
+   * Without `m`, autocommitted on its own.
    */
-  async advanceCounter(m: EntityManager, passkeyId: string, counter: number, backedUp: boolean): Promise<boolean> {
-    const rows = await rowsOf<{ id: string }>(
-      m,
-      `UPDATE passkeys SET counter = $2, backed_up = $3, last_used_at = now()
-        WHERE id = $1 AND (counter < $2 OR ($2 = 0 AND counter = 0)) RETURNING id`,
-      [passkeyId, counter, backedUp],
-    );
+  async advanceCounter(m: EntityManager | null, passkeyId: string, counter: number, backedUp: boolean): Promise<boolean> {
+    const text = `UPDATE passkeys SET counter = $2, backed_up = $3, last_used_at = now()
+        WHERE id = $1 AND (counter < $2 OR ($2 = 0 AND counter = 0)) RETURNING id`;
+    const values = [passkeyId, counter, backedUp];
+    const rows = m ? await rowsOf<{ id: string }>(m, text, values) : await this.sql.many<{ id: string }>('passkey_counter', text, values);
     return rows.length > 0;
   }
 

@@ -3,7 +3,9 @@ import { Throttle } from '../abuse/throttle';
 import { LoggerToken } from '../app/tokens';
 import { AuditService } from '../audit/audit.service';
 import { SecurityNoticesToken } from '../mail/security-notices';
+import { RecentSignIn } from '../sessions/recent-sign-in';
 import { defineModule } from '../module';
+import { Sql } from '../db/sql';
 import { addSignInMethodCounter, signInMethodCounters } from '../sign-in/sign-in-method-counters';
 import { PasswordService } from '../password/password.service';
 import { Challenges } from '../sign-in/challenges';
@@ -54,7 +56,7 @@ export const passkeysModule = defineModule<PasskeysConfig>({
   ],
   register(c, config) {
     const dataSource = c.get(DataSource);
-    const store = c.set(PasskeyStore, new PasskeyStore(dataSource));
+    const store = c.set(PasskeyStore, new PasskeyStore(dataSource, c.get(Sql)));
     const ceremonies = c.set(Ceremonies, new Ceremonies(dataSource));
     const webauthn = c.set(WebAuthn, new WebAuthn(config));
     const rejections = new PasskeyRejections(c.get(AuditService), c.get(LoggerToken));
@@ -62,7 +64,7 @@ export const passkeysModule = defineModule<PasskeysConfig>({
     const notices = c.get(SecurityNoticesToken);
     const registration = c.set(
       PasskeyRegistration,
-      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, () => signInMethodCounters(c)),
+      new PasskeyRegistration(dataSource, store, ceremonies, webauthn, c.get(PasswordService), c.get(AuditService), c.get(Throttle), rejections, notices, c.get(RecentSignIn), () => signInMethodCounters(c)),
     );
     const signIn = c.set(
       PasskeySignIn,

@@ -26,7 +26,7 @@ export class PasskeysResolver {
 
   @Auth()
   @ChecksCredentials()
-  @Mutation(() => PasskeyOptions, { description: 'Starts registering a passkey for the caller. password is required when the account has one.' })
+  @Mutation(() => PasskeyOptions, { description: 'Starts registering a passkey for the caller. password is required when the account has one; without one, the session must come from a sign-in within the last 5 minutes (UNAUTHENTICATED with extensions.maxAge otherwise).' })
   startPasskeyRegistration(@Arg('password', () => String, { nullable: true }) password: string | null, @Ctx() ctx: GraphQLContext): Promise<PasskeyOptions> {
     return this.registration.start(viewerOf(ctx), password, ctx.request);
   }
@@ -78,7 +78,7 @@ export class PasskeysResolver {
 
   @Auth()
   @ChecksCredentials()
-  @Mutation(() => Boolean, { description: "Removes one of the caller's passkeys. password is required when the account has one." })
+  @Mutation(() => Boolean, { description: "Removes one of the caller's passkeys. password is required when the account has one; without one, a sign-in within the last 5 minutes, as for startPasskeyRegistration." })
   deletePasskey(@Arg('id', () => ID) id: string, @Arg('password', () => String, { nullable: true }) password: string | null, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     return this.registration.remove(viewerOf(ctx), id, password, ctx.request);
   }

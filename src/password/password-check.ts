@@ -18,6 +18,12 @@ export interface PasswordAccount extends SignInAccount {
 
 export const PASSWORD_ACCOUNT_COLUMNS = `${SIGN_IN_COLUMNS}, password_hash, failed_logins`;
 
+/**
+ * What the consecutive-failure lock is called where throttle locks are named by policy (the metrics'
+ * `policy` label): a fixed word, so the label's values stay the throttle's policies and this one.
+ */
+export const CONSECUTIVE_FAILURES_LOCK = 'login:consecutive';
+
 /** Characters of password input looked at before refusing without any hashing (4 bytes a character at most). */
 export const MAX_PASSWORD_INPUT_CHARS = 256 * 4;
 
@@ -29,12 +35,19 @@ export const MAX_PASSWORD_INPUT_CHARS = 256 * 4;
  * administrator, and no further guess is even checked).
  */
 export class PasswordCheck {
+  private readonly lockListeners: Array<(lock: string) => void> = [];
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly hasher: PasswordHasher,
     private readonly throttle: Throttle,
     private readonly config: PasswordConfig,
   ) {}
+
+  /** Called once for each account that reaches the consecutive-failure cap (metrics count it with the throttle's locks). */
+  onLock(listener: (lock: string) => void): void {
+    this.lockListeners.push(listener);
+  }
 
   /**
    * Returns the account when the password is right; INVALID_CREDENTIALS otherwise (unknown account
@@ -97,5 +110,6 @@ export class PasswordCheck {
       `INSERT INTO audit_events (type, user_id, ip_address, user_agent, data) VALUES ($1, $2, $3, $4, $5)`,
       [PasswordEvent.ACCOUNT_LOCKED, userId, request.ip, request.userAgent?.slice(0, USER_AGENT_MAX_CHARS) ?? null, { reason: 'consecutive_failures' }],
     );
+    for (const listener of this.lockListeners) listener(CONSECUTIVE_FAILURES_LOCK);
   }
 }

@@ -3,8 +3,10 @@ import type { EntityManager } from 'typeorm';
 import { USER_AGENT_MAX_CHARS, type AuditRecord, type AuditService } from '../audit/audit.service';
 import type { RequestInfo } from '../context/request-info';
 import { newOpaqueToken, sha256Hex } from '../crypto/random';
-import type { Sql } from '../db/sql';
+import { rowsOf, type Sql } from '../db/sql';
 import { Statement } from '../db/statement';
+import { CoreErrors } from '../errors/core-errors';
+import type { Role } from '../users/role.enum';
 import { LIVE, revokeSessions, SessionRevokedReason } from './session-revocation';
 
 export interface SessionOptions {
@@ -20,6 +22,12 @@ export interface OpenedSession {
   refreshToken: string;
   /** The absolute end: no access token of this session may outlive it. */
   expiresAt: Date;
+  /**
+   * The account's roles as the opening read them, its row share-locked after the open lock: what
+   * the first access token must claim (src/sessions/session-tokens.ts). Set by openNow and
+   * openTrimming; a flow that opens through insertSteps alone reads its own.
+   */
+  roles?: Role[];
 }
 
 /** Steps that open a session within a one-statement write (src/db/statement.ts). */
@@ -74,16 +82,28 @@ export class SessionOpener {
 
   /**
    * Opens a session with `audit` in one statement (in `manager`'s transaction when given); null when
-   * the account is at its cap, nothing written: the caller then uses `openTrimming`.
+   * the account is at its cap, or locked or gone meanwhile, nothing written: the caller then uses
+   * `openTrimming`, which says which.
+   *
+   * The roles the token will claim are read in this statement, the account's row share-locked after
+   * the open lock: a role change (which locks that row before it ends the account's sessions) either
+   * commits first, and this read sees its roles, or waits for this commit, and then ends this
+   * session too. Roles read earlier in the sign-in would let a login overlapping a demotion mint a
+   * token claiming the old roles for a session the demotion never saw. A lock (lockUser) is seen the
+   * same way.
    */
   async openNow(userId: string, request: RequestInfo, audit: AuditRecord[], manager?: EntityManager): Promise<OpenedSession | null> {
     const q = new Statement();
-    this.slotStep(q, userId);
-    const { opened, session } = this.insertSteps(q, userId, request, 'slot WHERE ok');
+    const slot = this.slotStep(q, userId);
+    const holder = q.with(
+      'holder',
+      `SELECT u.roles FROM users u, ${slot} WHERE u.id = ${q.bind(userId)}::uuid AND ${slot}.ok AND u.locked_at IS NULL FOR SHARE OF u`,
+    );
+    const { opened, session } = this.insertSteps(q, userId, request, holder);
     this.audit.insertStep(q, 'audited', opened, audit);
-    const text = q.text(`SELECT count(*)::int AS opened FROM ${opened}`);
-    const rows: Array<{ opened: number }> = manager ? await manager.query(text, q.values) : await this.sql.many('session_open', text, q.values);
-    return rows[0]?.opened === 1 ? session : null;
+    const text = q.text(`SELECT count(*)::int AS opened, (SELECT roles FROM ${holder}) AS roles FROM ${opened}`);
+    const rows: Array<{ opened: number; roles: Role[] | null }> = manager ? await manager.query(text, q.values) : await this.sql.many('session_open', text, q.values);
+    return rows[0]?.opened === 1 && rows[0].roles ? { ...session, roles: rows[0].roles } : null;
   }
 
   /**
@@ -92,7 +112,17 @@ export class SessionOpener {
    * this one learn it from the revocation poll.
    */
   async openTrimming(manager: EntityManager, userId: string, request: RequestInfo): Promise<OpenedSession> {
-    const [{ others }]: Array<{ others: number }> = await manager.query('SELECT session_open_slot($1, $2) AS others', [userId, this.options.idleSeconds]);
+    // The open lock, then the account's row share-locked and its roles read, as in openNow.
+    const [account] = await rowsOf<{ others: number; roles: Role[]; locked: boolean }>(
+      manager,
+      `WITH slot AS (SELECT session_open_slot($1, $2) AS others)
+       SELECT slot.others, u.roles, u.locked_at IS NOT NULL AS locked FROM slot, users u WHERE u.id = $1 FOR SHARE OF u`,
+      [userId, this.options.idleSeconds],
+    );
+    // Deleted or locked by an administrator since the sign-in read it: no session.
+    if (!account) throw CoreErrors.UNAUTHENTICATED();
+    if (account.locked) throw CoreErrors.ACCOUNT_LOCKED();
+    const others = account.others;
     const q = new Statement();
     const { session } = this.insertSteps(q, userId, request, '(SELECT 1) AS always');
     await manager.query(q.text('SELECT 1'), q.values);
@@ -106,7 +136,7 @@ export class SessionOpener {
         request,
       );
     }
-    return session;
+    return { ...session, roles: account.roles };
   }
 
   /** Takes the account's open lock in the caller's transaction (before locking rows a later open would wait behind). */

@@ -17,6 +17,8 @@ export const SessionRevokedReason = {
   PASSWORD_RESET: 'password_reset',
   ACCOUNT_LOCKED: 'account_locked',
   REVOKED_BY_ADMIN: 'revoked_by_admin',
+  /** The address's owner proved the mailbox: provider links made on an unproven claim went, and any session they opened. */
+  ADDRESS_PROVEN: 'address_proven',
 } as const;
 export type SessionRevokedReason = (typeof SessionRevokedReason)[keyof typeof SessionRevokedReason];
 

@@ -13,6 +13,7 @@ import { SessionEntity } from './session.entity';
 import { SessionEvent } from './session.events';
 import { SessionTokens } from './session-tokens';
 import { SessionsResolver } from './sessions.resolver';
+import { RecentSignIn } from './recent-sign-in';
 import { SessionsService } from './sessions.service';
 
 /** Ended sessions stay visible to the user's and the auditor's view this long, seconds. */
@@ -57,6 +58,7 @@ export const sessionsModule = defineModule({
         maxPerUser: config.sessionMaxPerUser,
       }),
     );
+    c.set(RecentSignIn, new RecentSignIn(sessions));
     c.set(SessionsResolver, new SessionsResolver(sessions, tokens));
   },
 });

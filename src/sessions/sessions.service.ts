@@ -195,6 +195,18 @@ export class SessionsService {
     );
   }
 
+  /**
+   * Whether the session was opened by a sign-in within the last `windowMs`, by the database's clock.
+   * A refresh keeps the session (and its created_at), so it never makes a session fresh again.
+   */
+  async signedInWithin(sessionId: string, userId: string, windowMs: number): Promise<boolean> {
+    const rows: Array<{ recent: boolean }> = await this.dataSource.query(
+      `SELECT created_at > now() - make_interval(secs => $3) AS recent FROM sessions WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`,
+      [sessionId, userId, windowMs / 1000],
+    );
+    return rows[0]?.recent === true;
+  }
+
   /** Revokes one of the caller's own sessions; another user's session is "not found", never revealed. */
   async revokeOwn(userId: string, sessionId: string, reason: SessionRevokedReason, request: RequestInfo): Promise<boolean> {
     if (!isUuid(sessionId)) throw badField('id', 'No such session.');

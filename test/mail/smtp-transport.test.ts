@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSmtpUrl } from '../../src/mail/mail.config';
-import { smtpTransport, type OutgoingMessage } from '../../src/mail/mail-transport';
+import { SMTP_POOL_CONNECTIONS, smtpTransport, type OutgoingMessage } from '../../src/mail/mail-transport';
 import { MailCatcher } from './mail-catcher';
 
 /** A certificate for localhost that only these tests trust. */
@@ -102,4 +102,23 @@ test('smtps:// speaks TLS from the first byte (implicit TLS)', async () => {
   await expect(plain.send(message('bob@example.com'))).rejects.toThrow();
   transport.close();
   plain.close();
+});
+
+test('a burst of mails shares a few pooled SMTP connections instead of opening one per mail', async () => {
+  let connections = 0;
+  const mailbox = await catcher({
+    server: {
+      onConnect: (_session, callback) => {
+        connections++;
+        callback();
+      },
+    },
+  });
+  const transport = smtpTransport(parseSmtpUrl(`smtp://127.0.0.1:${mailbox.port}`), FROM);
+  const burst = Array.from({ length: 20 }, (_, i) => `burst${i}@example.com`);
+  await Promise.all(burst.map((to) => transport.send(message(to))));
+  transport.close();
+  for (const to of burst) expect(mailbox.to(to)).toHaveLength(1);
+  expect(connections).toBeGreaterThan(0);
+  expect(connections).toBeLessThanOrEqual(SMTP_POOL_CONNECTIONS);
 });

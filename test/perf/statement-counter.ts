@@ -8,8 +8,12 @@ import Redis from 'ioredis';
  * background work on a timer, not part of any request: left out.
  */
 const BACKGROUND = new Set(['revocations_since']);
-/** The mail sender's work on the outbox (claims, sent, failed): on its own timer and LISTEN, not a request's. */
-const BACKGROUND_TEXT = /\bmail_outbox\b/;
+/**
+ * The mail sender's work on the outbox (claims, sent, failed, its LISTEN, the pruning): on its own
+ * timer, not a request's. A request's own outbox insert (`WITH queued AS (INSERT INTO mail_outbox`)
+ * is the request's work and stays counted.
+ */
+const BACKGROUND_TEXT = /^(UPDATE mail_outbox |DELETE FROM mail_outbox |LISTEN )/;
 
 let pg: string[] | null = null;
 let redis: string[] | null = null;
@@ -18,7 +22,7 @@ const originalQuery = Client.prototype.query;
 Client.prototype.query = function counted(this: Client, ...args: unknown[]) {
   const first = args[0] as string | { name?: string; text?: string };
   const label = typeof first === 'string' ? first : (first?.name ?? first?.text ?? '?');
-  if (pg && !BACKGROUND.has(label) && !(BACKGROUND_TEXT.test(label) && !/^INSERT INTO mail_outbox/.test(label.trim()))) pg.push(label.replace(/\s+/g, ' ').trim().slice(0, 80));
+  if (pg && !BACKGROUND.has(label) && !BACKGROUND_TEXT.test(label.trim())) pg.push(label.replace(/\s+/g, ' ').trim().slice(0, 80));
   return (originalQuery as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof Client.prototype.query;
 
