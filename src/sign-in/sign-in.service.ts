@@ -8,6 +8,7 @@ import { CoreErrors } from '../errors/core-errors';
 import type { AuthPayload } from '../sessions/auth-payload.type';
 import type { SessionTokens } from '../sessions/session-tokens';
 import type { SessionsService } from '../sessions/sessions.service';
+import type { Role } from '../users/role.enum';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
 import { rowsOf } from '../db/sql';
 import type { ChallengeRead, Challenges } from './challenges';
@@ -150,7 +151,7 @@ export class SignInService {
     const slot = this.sessions.opener.slotStep(q, userId, ch);
     const acct = q.with(
       'acct',
-      `SELECT u.id FROM users u, ch
+      `SELECT u.id, u.roles FROM users u, ch
         WHERE u.id = ch.user_id AND u.id = ${q.bind(userId)}::uuid AND u.two_factor_enabled AND u.locked_at IS NULL
           AND u.password_changed_at <= ch.created_at AND EXISTS (SELECT 1 FROM ${slot} WHERE ok)
         FOR SHARE OF u`,
@@ -165,10 +166,16 @@ export class SignInService {
     ]);
     // The attempt's success (counters reset and refunded) commits with the session, in the same round trip.
     const settled = attempt.succeedWithin(q, opened);
-    const rows = await this.sql.built<{ opened: number }>(q.text(`SELECT count(*)::int AS opened FROM ${opened}`), q.values, 'two_factor_step');
+    // The roles the token claims are read under the account's share lock, as the session opens: a
+    // demotion racing this step either committed first (and is seen) or waits and ends this session.
+    const rows = await this.sql.built<{ opened: number; roles: Role[] | null }>(
+      q.text(`SELECT count(*)::int AS opened, (SELECT roles FROM ${acct}) AS roles FROM ${opened}`),
+      q.values,
+      'two_factor_step',
+    );
     if (rows[0]?.opened !== 1) return null;
     settled?.();
-    return this.tokens.payload(read.account as unknown as SignInAccount, session);
+    return this.tokens.payload(read.account as unknown as SignInAccount, { ...session, roles: rows[0].roles ?? undefined });
   }
 
   private async answerChallenge(

@@ -6,6 +6,7 @@ import { operation } from '../support/operations';
 import { codeOf, startTestServer, type GraphQLResponse, type TestServer } from '../support/test-server';
 import { pollUntil } from '../support/time';
 import { claimsOf } from '../support/tokens';
+import { challenge, enrol, verify } from '../two-factor/two-factor.helpers';
 
 /**
  * Threat: a login overlapping a demotion mints a token that still says ADMIN, for a session the
@@ -49,15 +50,22 @@ async function adminAccount(server: TestServer): Promise<TestAccount> {
   return account;
 }
 
+type Answer = GraphQLResponse<Record<string, any>>;
+
 /**
  * Runs a login of `account` that waits at its session's opening while `meanwhile` runs, then lets
  * it go on; returns the login's answer.
  */
-async function loginAcross(server: TestServer, account: TestAccount, meanwhile: () => Promise<void>): Promise<GraphQLResponse<Record<string, any>>> {
+function loginAcross(server: TestServer, account: TestAccount, meanwhile: () => Promise<void>): Promise<Answer> {
+  return across(account, () => login(server, account.email, account.password), meanwhile);
+}
+
+/** Sends `request` (a sign-in of `account`), holds it at its session's opening while `meanwhile` runs, then lets it go on. */
+async function across(account: TestAccount, request: () => Promise<Answer>, meanwhile: () => Promise<void>): Promise<Answer> {
   await db.query('SELECT pg_advisory_lock($1, hashtext($2))', [OPEN_LOCK_CLASS, account.id]);
-  let answer: Promise<GraphQLResponse<Record<string, any>>>;
+  let answer: Promise<Answer>;
   try {
-    answer = login(server, account.email, account.password);
+    answer = request();
     const waiting = await pollUntil(
       async () =>
         (
@@ -111,5 +119,35 @@ describe.each(['underCap', 'atCap'] as const)('a login overlapping a demotion (%
     expect(codeOf(res)).toBe('ACCOUNT_LOCKED');
     const live = await db.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL', [target.id]);
     expect(live.rows[0].n).toBe(0);
+  });
+});
+
+/** The 2FA step opens its session in its own one statement (src/sign-in/sign-in.service.ts, answerFast): the same race. */
+describe('a second step (TOTP) overlapping a demotion', () => {
+  async function twoFactorAdmin(server: TestServer) {
+    const account = await adminAccount(server);
+    const { authenticator } = await enrol(server, account);
+    return { account, authenticator, challengeToken: await challenge(server, account) };
+  }
+
+  test('the token claims the roles as the demotion left them', async () => {
+    const server = servers.underCap;
+    const { account, authenticator, challengeToken } = await twoFactorAdmin(server);
+    const code = await authenticator.next();
+    const res = await across(account, () => verify(server, challengeToken, code), async () => {
+      const set = await server.gql(SET_ROLES, { userId: account.id, roles: ['USER'] }, admin.accessToken);
+      expect(set.data?.setUserRoles.roles).toEqual(['USER']);
+    });
+    const token = res.data?.verifyTwoFactor.accessToken as string;
+    expect(claimsOf(token).roles).toEqual(['USER']);
+    expect((await server.gql(ME, {}, token)).data?.me.roles).toEqual(['USER']);
+  });
+
+  test('positive control: the same overlapping step without a demotion keeps ADMIN', async () => {
+    const server = servers.underCap;
+    const { account, authenticator, challengeToken } = await twoFactorAdmin(server);
+    const code = await authenticator.next();
+    const res = await across(account, () => verify(server, challengeToken, code), async () => undefined);
+    expect(claimsOf(res.data?.verifyTwoFactor.accessToken as string).roles).toEqual(['USER', 'ADMIN']);
   });
 });
