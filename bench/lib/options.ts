@@ -1,7 +1,7 @@
 /** A bad command line: main prints the message alone, without a stack. */
 export class UsageError extends Error {}
 
-/** Command-line options of `npm run bench -- ...`; defaults finish in under 5 minutes on 2 cores. */
+/** Command-line options of `npm run bench -- ...`; defaults finish in about 8 minutes on 2 cores. */
 export interface BenchOptions {
   quick: boolean;
   bcryptRounds: number;

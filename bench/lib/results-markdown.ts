@@ -29,7 +29,7 @@ export function resultsMarkdown(report: ResultsReport): string {
   const lines = [
     '# Benchmark results',
     '',
-    'Written by `npm run bench` (the full default run, about 5 minutes on 2 cores; `npm run bench -- --quick` is the CI smoke run and writes',
+    'Written by `npm run bench` (the full default run, about 8 minutes on 2 cores; `npm run bench -- --quick` is the CI smoke run and writes',
     'nothing here). The JSON of every full run is in `bench/results/` (`latest.json` is this one); `--help` lists the options.',
     'Every number is the median of the measured runs; every ratio compares with a baseline measured in the same run.',
     'Targets are reported, never asserted.',
