@@ -7,7 +7,7 @@ import { AppError } from '../errors/app-error';
 import { CoreErrors } from '../errors/core-errors';
 import type { AuthPayload } from '../sessions/auth-payload.type';
 import type { Challenges } from '../sign-in/challenges';
-import { TwoFactorMethod } from '../sign-in/second-factor';
+import { TwoFactorMethod, type CodeClaim } from '../sign-in/second-factor';
 import { signInMethod } from '../sign-in/sign-in-method';
 import type { SignInAccount, SignInService } from '../sign-in/sign-in.service';
 import { SignInErrors } from '../sign-in/sign-in.errors';
@@ -90,13 +90,31 @@ export class PasskeySignIn {
    * The second step through the pipeline's own completeChallenge: counted on the second-factor
    * limits (SecondFactorLimit) with TOTP and recovery codes, a wrong answer spends the challenge's
    * attempts the same way. Its refusal is PASSKEY_REJECTED (CONTRACT.md) rather than a code error.
+   *
+   * The fast path (the pipeline's `claim`): the ceremony is spent and the credential read in one
+   * statement, the assertion checked in memory, and the counter moves inside the pipeline's one
+   * statement that spends the challenge and opens the session: three round trips in all with the
+   * challenge's read. The ceremony can be taken once only, so whichever path takes it keeps the
+   * verdict, and the slow path (a refusal, the session cap, a raced counter) goes on from it.
    */
   async verifySecondFactor(challengeToken: string, challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<AuthPayload> {
+    const binding = sha256Hex(challengeToken);
+    const credentialId = credentialIdOf(response);
+    let judged: Verdict | null = null;
+    const claim = async (account: { id: string }): Promise<CodeClaim | null> => {
+      const { ceremony, credential } = await this.store.takeSignIn(challengeId, credentialId);
+      const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner: account, binding });
+      judged = verdict;
+      if (!verdict.ok) return null;
+      return { method: TwoFactorMethod.PASSKEY, spend: (q, userId, gate) => this.store.advanceCounterStep(q, userId, verdict, gate) };
+    };
     try {
-      return await this.signIn.completeChallenge(challengeToken, request, async (m, account) => {
-        const passed = await this.checkAssertion(m, challengeId, response, request, account, sha256Hex(challengeToken));
-        return passed ? TwoFactorMethod.PASSKEY : null;
-      });
+      return await this.signIn.completeChallenge(
+        challengeToken,
+        request,
+        async (m, account) => ((await this.checkAssertion(m, challengeId, response, request, account, binding, judged)) ? TwoFactorMethod.PASSKEY : null),
+        claim,
+      );
     } catch (error) {
       if (error instanceof AppError && error.code === WRONG_ANSWER) throw PasskeyErrors.PASSKEY_REJECTED();
       throw error;
@@ -128,8 +146,9 @@ export class PasskeySignIn {
 
   /**
    * The second step's check, inside completeChallenge's transaction: takes the ceremony, finds the
-   * credential, verifies the assertion, then advances the counter. The credential must be one of
-   * the challenge's account (`owner`); presence is enough.
+   * credential, verifies the assertion (or goes on from the fast path's `judged` verdict, its
+   * ceremony already spent), then advances the counter. The credential must be one of the
+   * challenge's account (`owner`); presence is enough.
    */
   private async checkAssertion(
     m: EntityManager,
@@ -138,12 +157,10 @@ export class PasskeySignIn {
     request: RequestInfo,
     owner: SignInAccount,
     binding: string,
+    judged: Verdict | null,
   ): Promise<boolean> {
     const context = { ceremony: 'second_factor' as const, request, userId: owner.id };
-    const ceremony = await this.ceremonies.take(m, challengeId);
-    const credentialId = credentialIdOf(response);
-    const credential = ceremony && credentialId ? await this.store.byCredentialId(m, credentialId) : null;
-    const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner, binding });
+    const verdict = judged ?? (await this.assessInside(m, challengeId, response, owner, binding));
     if (!verdict.ok) {
       await this.rejections.record(m, verdict.reason, { ...context, ...verdict.extra });
       return false;
@@ -153,6 +170,13 @@ export class PasskeySignIn {
       return false;
     }
     return true;
+  }
+
+  private async assessInside(m: EntityManager, challengeId: string, response: Record<string, unknown>, owner: SignInAccount, binding: string): Promise<Verdict> {
+    const ceremony = await this.ceremonies.take(m, challengeId);
+    const credentialId = credentialIdOf(response);
+    const credential = ceremony && credentialId ? await this.store.byCredentialId(m, credentialId) : null;
+    return this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner, binding });
   }
 
   /**
@@ -188,11 +212,11 @@ interface Assessed {
   credentialId: string | null;
   credential: StoredCredential | null;
   response: Record<string, unknown>;
-  owner: SignInAccount | null;
+  owner: { id: string } | null;
   binding: string | null;
 }
 
-type Verdict =
+export type Verdict =
   | { ok: true; credential: StoredCredential; newCounter: number; backedUp: boolean }
   | { ok: false; reason: RejectionReason; extra: Omit<RejectionContext, 'ceremony' | 'request'> };
 

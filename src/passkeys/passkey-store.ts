@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isUuid } from '../db/uuid';
 import { rowsOf, type Sql } from '../db/sql';
+import type { Statement } from '../db/statement';
 import { USER_COLUMNS, type UserRow } from '../users/user.type';
 import type { Ceremony, CeremonyKind } from './ceremonies';
 import { PASSKEY_COLUMNS, type PasskeyRow } from './passkey.types';
@@ -132,6 +133,21 @@ export class PasskeyStore {
     const values = [passkeyId, counter, backedUp];
     const rows = m ? await rowsOf<{ id: string }>(m, text, values) : await this.sql.many<{ id: string }>('passkey_counter', text, values);
     return rows.length > 0;
+  }
+
+  /**
+   * advanceCounter as a step of the 2FA step's one statement (src/db/statement.ts), run once `gate`
+   * yields a row: the counter compared and stored in the UPDATE that spends the assertion.
+   */
+  advanceCounterStep(q: Statement, userId: string, verdict: { credential: StoredCredential; newCounter: number; backedUp: boolean }, gate: string): string {
+    const counter = q.bind(verdict.newCounter);
+    return q.with(
+      'passkey_spent',
+      `UPDATE passkeys SET counter = ${counter}::bigint, backed_up = ${q.bind(verdict.backedUp)}::boolean, last_used_at = now()
+        WHERE id = ${q.bind(verdict.credential.id)}::uuid AND user_id = ${q.bind(userId)}::uuid
+          AND (counter < ${counter}::bigint OR (${counter}::bigint = 0 AND counter = 0)) AND EXISTS (SELECT 1 FROM ${gate})
+       RETURNING id`,
+    );
   }
 
   /** Inserts a new credential; null when that credential ID is registered already (to any account). */
