@@ -91,28 +91,27 @@ export class PasskeySignIn {
    * limits (SecondFactorLimit) with TOTP and recovery codes, a wrong answer spends the challenge's
    * attempts the same way. Its refusal is PASSKEY_REJECTED (CONTRACT.md) rather than a code error.
    *
-   * The fast path (the pipeline's `claim`): the ceremony is spent and the credential read in one
-   * statement, the assertion checked in memory, and the counter moves inside the pipeline's one
-   * statement that spends the challenge and opens the session: three round trips in all with the
-   * challenge's read. The ceremony can be taken once only, so whichever path takes it keeps the
-   * verdict, and the slow path (a refusal, the session cap, a raced counter) goes on from it.
+   * The fast path (the pipeline's `claim`): the ceremony and the credential are read in one
+   * statement, the assertion checked in memory, and the ceremony and counter are spent inside the
+   * pipeline's one statement that locks and spends the challenge and opens the session: three round
+   * trips in all with the challenge's read. Whatever that statement does not do (a refusal, the
+   * session cap, a raced counter) the slow path does from the start, the ceremony still unspent.
    */
   async verifySecondFactor(challengeToken: string, challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<AuthPayload> {
     const binding = sha256Hex(challengeToken);
     const credentialId = credentialIdOf(response);
-    let judged: Verdict | null = null;
     const claim = async (account: { id: string }): Promise<CodeClaim | null> => {
-      const { ceremony, credential } = await this.store.takeSignIn(challengeId, credentialId);
+      const { ceremony, credential } = await this.store.readCeremony(challengeId, credentialId);
       const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner: account, binding });
-      judged = verdict;
+      // A refusal goes the slow way, which takes the ceremony and records why.
       if (!verdict.ok) return null;
-      return { method: TwoFactorMethod.PASSKEY, spend: (q, userId, gate) => this.store.advanceCounterStep(q, userId, verdict, gate) };
+      return { method: TwoFactorMethod.PASSKEY, spend: (q, userId, gate) => this.store.spendSecondFactorSteps(q, userId, challengeId, verdict, gate) };
     };
     try {
       return await this.signIn.completeChallenge(
         challengeToken,
         request,
-        async (m, account) => ((await this.checkAssertion(m, challengeId, response, request, account, binding, judged)) ? TwoFactorMethod.PASSKEY : null),
+        async (m, account) => ((await this.checkAssertion(m, challengeId, response, request, account, binding)) ? TwoFactorMethod.PASSKEY : null),
         claim,
       );
     } catch (error) {
@@ -146,9 +145,8 @@ export class PasskeySignIn {
 
   /**
    * The second step's check, inside completeChallenge's transaction: takes the ceremony, finds the
-   * credential, verifies the assertion (or goes on from the fast path's `judged` verdict, its
-   * ceremony already spent), then advances the counter. The credential must be one of the
-   * challenge's account (`owner`); presence is enough.
+   * credential, verifies the assertion, then advances the counter. The credential must be one of
+   * the challenge's account (`owner`); presence is enough.
    */
   private async checkAssertion(
     m: EntityManager,
@@ -157,10 +155,9 @@ export class PasskeySignIn {
     request: RequestInfo,
     owner: SignInAccount,
     binding: string,
-    judged: Verdict | null,
   ): Promise<boolean> {
     const context = { ceremony: 'second_factor' as const, request, userId: owner.id };
-    const verdict = judged ?? (await this.assessInside(m, challengeId, response, owner, binding));
+    const verdict = await this.assessInside(m, challengeId, response, owner, binding);
     if (!verdict.ok) {
       await this.rejections.record(m, verdict.reason, { ...context, ...verdict.extra });
       return false;
@@ -216,7 +213,7 @@ interface Assessed {
   binding: string | null;
 }
 
-export type Verdict =
+type Verdict =
   | { ok: true; credential: StoredCredential; newCounter: number; backedUp: boolean }
   | { ok: false; reason: RejectionReason; extra: Omit<RejectionContext, 'ceremony' | 'request'> };
 

@@ -43,16 +43,25 @@ type TakenRow = {
 } & { [K in keyof UserRow]: UserRow[K] | null };
 
 /**
- * Spends the ceremony (whatever follows: the first request to present it uses it up) and reads the
- * credential with its user handle and account, in one autocommitted round trip.
+ * The ceremony (`ceremony`: its CTE) with the presented credential, its user handle and account,
+ * in one round trip.
  */
-const TAKE_SIGN_IN = `WITH c AS (DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live)
+const withCredential = (ceremony: string): string => `WITH c AS (${ceremony})
 SELECT c.kind, c.user_id AS ceremony_user_id, c.binding, c.challenge, c.live,
        p.id AS passkey_id, p.credential_id, p.public_key, p.counter, h.handle,
        ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}
   FROM c LEFT JOIN passkeys p ON p.credential_id = $2
          LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id
          LEFT JOIN users u ON u.id = p.user_id`;
+
+/** A passwordless sign-in spends the ceremony whatever follows: the first request to present it uses it up. */
+const TAKE_SIGN_IN = withCredential('DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live');
+/**
+ * The second step only reads it: the step's one statement spends it after locking the sign-in's
+ * challenge, so of twin requests the one that wins the challenge also spends the ceremony and the
+ * others find the challenge consumed (not a wrong answer that would count against it).
+ */
+const READ_CEREMONY = withCredential('SELECT kind, user_id, binding, challenge, expires_at > now() AS live FROM passkey_challenges WHERE id = $1');
 
 /** The SQL of the passkeys tables. */
 export class PasskeyStore {
@@ -103,9 +112,18 @@ export class PasskeyStore {
   }
 
   /** A passwordless sign-in's first round trip (TAKE_SIGN_IN); nothing found without a well-formed ceremony id. */
-  async takeSignIn(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
+  takeSignIn(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
+    return this.withCredential('passkey_take_sign_in', TAKE_SIGN_IN, challengeId, credentialId);
+  }
+
+  /** The second step's read of its ceremony and credential (READ_CEREMONY), nothing spent. */
+  readCeremony(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
+    return this.withCredential('passkey_read_ceremony', READ_CEREMONY, challengeId, credentialId);
+  }
+
+  private async withCredential(name: string, text: string, challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
     if (!isUuid(challengeId)) return { ceremony: null, credential: null, account: null };
-    const row = await this.sql.one<TakenRow>('passkey_take_sign_in', TAKE_SIGN_IN, [challengeId, credentialId]);
+    const row = await this.sql.one<TakenRow>(name, text, [challengeId, credentialId]);
     if (!row) return { ceremony: null, credential: null, account: null };
     const ceremony: Ceremony = { kind: row.kind, userId: row.ceremony_user_id, binding: row.binding, challenge: row.challenge, live: row.live };
     if (!row.passkey_id || !row.id || !row.handle) return { ceremony, credential: null, account: null };
@@ -136,16 +154,21 @@ export class PasskeyStore {
   }
 
   /**
-   * advanceCounter as a step of the 2FA step's one statement (src/db/statement.ts), run once `gate`
-   * yields a row: the counter compared and stored in the UPDATE that spends the assertion.
+   * The second step's spending, as steps of its one statement (src/db/statement.ts), once `gate`
+   * yields a row: the ceremony deleted (still there: no twin spent it), then the counter compared
+   * and stored as advanceCounter does. Returns the step that yields a row only when both happened.
    */
-  advanceCounterStep(q: Statement, userId: string, verdict: { credential: StoredCredential; newCounter: number; backedUp: boolean }, gate: string): string {
+  spendSecondFactorSteps(q: Statement, userId: string, ceremonyId: string, verdict: { credential: StoredCredential; newCounter: number; backedUp: boolean }, gate: string): string {
+    const ceremony = q.with(
+      'passkey_ceremony',
+      `DELETE FROM passkey_challenges WHERE id = ${q.bind(ceremonyId)}::uuid AND EXISTS (SELECT 1 FROM ${gate}) RETURNING id`,
+    );
     const counter = q.bind(verdict.newCounter);
     return q.with(
       'passkey_spent',
       `UPDATE passkeys SET counter = ${counter}::bigint, backed_up = ${q.bind(verdict.backedUp)}::boolean, last_used_at = now()
         WHERE id = ${q.bind(verdict.credential.id)}::uuid AND user_id = ${q.bind(userId)}::uuid
-          AND (counter < ${counter}::bigint OR (${counter}::bigint = 0 AND counter = 0)) AND EXISTS (SELECT 1 FROM ${gate})
+          AND (counter < ${counter}::bigint OR (${counter}::bigint = 0 AND counter = 0)) AND EXISTS (SELECT 1 FROM ${ceremony})
        RETURNING id`,
     );
   }

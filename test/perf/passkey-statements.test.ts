@@ -77,7 +77,7 @@ describe('statements per passkey second step (PostgreSQL counters)', () => {
     expect(codeOf(await server.gql(OP.verifySecondFactor, variables))).toMatch(/^(INVALID_TOKEN|PASSKEY_REJECTED)$/);
   });
 
-  test('at the session cap the step goes the slow way from the verdict already made (its ceremony was spent by the fast path)', async () => {
+  test('at the session cap the step goes the slow way (the fast statement spent neither the ceremony nor the counter)', async () => {
     const { account, variables } = await passkeySecondStep(atCap);
     const { result, pg } = await counted(() => atCap.gql(OP.verifySecondFactor, variables));
     expect(result.errors).toBeUndefined();
