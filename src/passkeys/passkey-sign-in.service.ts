@@ -14,7 +14,7 @@ import { SignInErrors } from '../sign-in/sign-in.errors';
 import { ceremonyProblem, type Ceremonies, type Ceremony, type CeremonyKind } from './ceremonies';
 import type { PasskeyRejections, RejectionContext } from './passkey-rejections';
 import { toOptions } from './passkey-registration.service';
-import type { PasskeyStore, StoredCredential } from './passkey-store';
+import { PasskeyStore, type StoredCredential } from './passkey-store';
 import type { PasskeyOptions } from './passkey.types';
 import { PasskeyLimit } from './passkeys.config';
 import { PasskeyErrors } from './passkeys.errors';
@@ -91,17 +91,17 @@ export class PasskeySignIn {
    * limits (SecondFactorLimit) with TOTP and recovery codes, a wrong answer spends the challenge's
    * attempts the same way. Its refusal is PASSKEY_REJECTED (CONTRACT.md) rather than a code error.
    *
-   * The fast path (the pipeline's `claim`): the ceremony and the credential are read in one
-   * statement, the assertion checked in memory, and the ceremony and counter are spent inside the
-   * pipeline's one statement that locks and spends the challenge and opens the session: three round
-   * trips in all with the challenge's read. Whatever that statement does not do (a refusal, the
+   * The fast path (the pipeline's `claim`): the ceremony and the credential are read with the
+   * challenge (the pipeline's `prefetch`), the assertion checked in memory, and the ceremony and counter are spent inside the
+   * pipeline's one statement that locks and spends the challenge and opens the session: two round
+   * trips in all, as a TOTP code's. Whatever that statement does not do (a refusal, the
    * session cap, a raced counter) the slow path does from the start, the ceremony still unspent.
    */
   async verifySecondFactor(challengeToken: string, challengeId: string, response: Record<string, unknown>, request: RequestInfo): Promise<AuthPayload> {
     const binding = sha256Hex(challengeToken);
     const credentialId = credentialIdOf(response);
-    const claim = async (account: { id: string }): Promise<CodeClaim | null> => {
-      const { ceremony, credential } = await this.store.readCeremony(challengeId, credentialId);
+    const claim = async (account: { id: string }, prefetched: unknown): Promise<CodeClaim | null> => {
+      const { ceremony, credential } = PasskeyStore.fromExpression(prefetched);
       const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner: account, binding });
       // A refusal goes the slow way, which takes the ceremony and records why.
       if (!verdict.ok) return null;
@@ -113,6 +113,7 @@ export class PasskeySignIn {
         request,
         async (m, account) => ((await this.checkAssertion(m, challengeId, response, request, account, binding)) ? TwoFactorMethod.PASSKEY : null),
         claim,
+        (q) => this.store.ceremonyExpression(q, challengeId, credentialId),
       );
     } catch (error) {
       if (error instanceof AppError && error.code === WRONG_ANSWER) throw PasskeyErrors.PASSKEY_REJECTED();

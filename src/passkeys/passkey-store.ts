@@ -56,12 +56,6 @@ SELECT c.kind, c.user_id AS ceremony_user_id, c.binding, c.challenge, c.live,
 
 /** A passwordless sign-in spends the ceremony whatever follows: the first request to present it uses it up. */
 const TAKE_SIGN_IN = withCredential('DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live');
-/**
- * The second step only reads it: the step's one statement spends it after locking the sign-in's
- * challenge, so of twin requests the one that wins the challenge also spends the ceremony and the
- * others find the challenge consumed (not a wrong answer that would count against it).
- */
-const READ_CEREMONY = withCredential('SELECT kind, user_id, binding, challenge, expires_at > now() AS live FROM passkey_challenges WHERE id = $1');
 
 /** The SQL of the passkeys tables. */
 export class PasskeyStore {
@@ -116,9 +110,38 @@ export class PasskeyStore {
     return this.withCredential('passkey_take_sign_in', TAKE_SIGN_IN, challengeId, credentialId);
   }
 
-  /** The second step's read of its ceremony and credential (READ_CEREMONY), nothing spent. */
-  readCeremony(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
-    return this.withCredential('passkey_read_ceremony', READ_CEREMONY, challengeId, credentialId);
+  /**
+   * The second step's ceremony and credential as one SQL expression (a jsonb, or null) in the 2FA
+   * step's read of its challenge: no round trip of its own, and nothing spent. The step's one
+   * statement spends the ceremony after locking the sign-in's challenge, so of twin requests the one
+   * that wins the challenge also spends the ceremony and the others find the challenge consumed
+   * (not a wrong answer that would count against it). Null: nothing to look up.
+   */
+  ceremonyExpression(q: Statement, challengeId: unknown, credentialId: string | null): string | null {
+    if (!isUuid(challengeId)) return null;
+    return `(SELECT jsonb_build_object('kind', pc.kind, 'userId', pc.user_id, 'binding', pc.binding, 'challenge', pc.challenge,
+                 'live', pc.expires_at > now(), 'passkeyId', p.id, 'ownerId', p.user_id, 'credentialId', p.credential_id,
+                 'publicKey', encode(p.public_key, 'base64'), 'counter', p.counter::text, 'handle', encode(h.handle, 'base64'))
+               FROM passkey_challenges pc LEFT JOIN passkeys p ON p.credential_id = ${q.bind(credentialId)}::text
+                    LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id
+              WHERE pc.id = ${q.bind(challengeId)}::uuid)`;
+  }
+
+  /** What ceremonyExpression found (the account is not read there). */
+  static fromExpression(value: unknown): Omit<TakenSignIn, 'account'> {
+    const v = value as Record<string, string | boolean | null> | null;
+    if (!v || typeof v !== 'object') return { ceremony: null, credential: null };
+    const ceremony: Ceremony = { kind: v.kind as CeremonyKind, userId: v.userId as string | null, binding: v.binding as string | null, challenge: v.challenge as string, live: v.live === true };
+    if (!v.passkeyId || !v.ownerId || !v.handle) return { ceremony, credential: null };
+    const credential: StoredCredential = {
+      id: v.passkeyId as string,
+      user_id: v.ownerId as string,
+      credential_id: v.credentialId as string,
+      public_key: Buffer.from(v.publicKey as string, 'base64'),
+      counter: v.counter as string,
+      user_handle: Buffer.from(v.handle as string, 'base64').toString('base64url'),
+    };
+    return { ceremony, credential };
   }
 
   private async withCredential(name: string, text: string, challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {

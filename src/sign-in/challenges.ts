@@ -35,6 +35,8 @@ export interface ChallengeRead {
   account: Record<string, unknown> & { id: string; two_factor_enabled: boolean; locked_at: Date | null; password_changed_since: boolean };
   /** What the `begin` expression answered (ms to wait, or null: counted); null when none was read. */
   begun: { waitMs: string | null } | null;
+  /** What the caller's `prefetch` expression answered (null when none was given or it found nothing). */
+  prefetched: unknown;
 }
 
 /** Pending second-factor steps: opaque tokens stored as hashes, 5 minutes, 5 wrong answers. */
@@ -83,17 +85,23 @@ export class Challenges {
    * challenge's account, src/abuse/throttle-steps.ts), is evaluated on that row alone, in the same
    * round trip: a dead or unknown challenge counts nothing.
    */
-  async readLive(token: string, columns: readonly string[], begin?: (q: Statement, userIdSql: string) => string | null): Promise<ChallengeRead | null> {
+  async readLive(
+    token: string,
+    columns: readonly string[],
+    begin?: (q: Statement, userIdSql: string) => string | null,
+    prefetch?: (q: Statement) => string | null,
+  ): Promise<ChallengeRead | null> {
     if (typeof token !== 'string' || !token || token.length > MAX_CHALLENGE_TOKEN_CHARS) return null;
     const select = [...new Set([...USER_COLUMNS.split(', '), 'locked_at', ...columns])].map((c) => `u.${c}`).join(', ');
     const q = new Statement();
     const tokenHash = sha256Hex(token);
     const [hash, maxAttempts] = [q.bind(tokenHash), q.bind(MAX_CHALLENGE_ATTEMPTS)];
     const counted = begin?.(q, 'c.user_id::text') ?? null;
-    // The factors, hence the columns, and the throttle's policies are fixed for the life of the process: one shape.
-    const rows = await this.sql.built<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date; throttle_wait?: string | null }>(
+    const extra = prefetch?.(q) ?? null;
+    // The factors, hence the columns, and the throttle's policies are fixed for the life of the process: one shape (two with a prefetch).
+    const rows = await this.sql.built<ChallengeRead['account'] & { challenge_id: string; challenge_created_at: Date; throttle_wait?: string | null; prefetched?: unknown }>(
       `SELECT c.id AS challenge_id, c.created_at AS challenge_created_at, ${select}, u.password_changed_at > c.created_at AS password_changed_since
-              ${counted ? `, ${counted} AS throttle_wait` : ''}
+              ${counted ? `, ${counted} AS throttle_wait` : ''}${extra ? `, ${extra} AS prefetched` : ''}
          FROM two_factor_challenges c JOIN users u ON u.id = c.user_id
         WHERE c.token_hash = ${hash} AND c.consumed_at IS NULL AND c.expires_at > now() AND c.attempts < ${maxAttempts}::int`,
       q.values,
@@ -101,8 +109,8 @@ export class Challenges {
     );
     const row = rows[0];
     if (!row) return null;
-    const { challenge_id: challengeId, challenge_created_at: createdAt, throttle_wait: wait, ...account } = row;
-    return { challengeId, tokenHash, createdAt, account, begun: counted ? { waitMs: wait ?? null } : null };
+    const { challenge_id: challengeId, challenge_created_at: createdAt, throttle_wait: wait, prefetched, ...account } = row;
+    return { challengeId, tokenHash, createdAt, account, begun: counted ? { waitMs: wait ?? null } : null, prefetched: prefetched ?? null };
   }
 
   /**

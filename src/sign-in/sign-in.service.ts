@@ -78,8 +78,9 @@ export class SignInService {
    * proof is looked at: with the counters in PostgreSQL, by the statement that reads the challenge.
    *
    * `claim`, optional, is the fast path: given the account row (read with the challenge, with the
-   * factors' `accountColumns`), the proof checked without writing, and how to spend it (a passkey
-   * step would read its credential here and spend it by its signature counter). The challenge lock,
+   * factors' `accountColumns`) and what `prefetch` (an SQL expression the caller adds to that read:
+   * a passkey step's ceremony and credential) found, the proof checked without writing, and how to
+   * spend it (a passkey's ceremony and signature counter). The challenge lock,
    * the spending, the session, the audit rows and the attempt's success on the counters are then one
    * statement: the step costs two round trips, the read and that write (with Redis counters, plus
    * one script before the check and one after). Whenever that statement does not open the session (a
@@ -90,14 +91,19 @@ export class SignInService {
     token: string,
     request: RequestInfo,
     answer: (m: EntityManager, account: SignInAccount) => Promise<TwoFactorMethod | null>,
-    claim?: (account: ClaimAccount) => CodeClaim | null | Promise<CodeClaim | null>,
+    claim?: (account: ClaimAccount, prefetched: unknown) => CodeClaim | null | Promise<CodeClaim | null>,
+    prefetch?: (q: Statement) => string | null,
   ): Promise<AuthPayload> {
     // With the counters in PostgreSQL, the attempt is counted by the read itself (on the challenge's account).
-    const read = await this.challenges.readLive(token, this.factors.accountColumns(), (q, userIdSql) =>
-      this.throttle.beginExpression(q, [
-        { policy: SecondFactorLimit.BY_ACCOUNT, keySql: userIdSql },
-        { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
-      ]),
+    const read = await this.challenges.readLive(
+      token,
+      this.factors.accountColumns(),
+      (q, userIdSql) =>
+        this.throttle.beginExpression(q, [
+          { policy: SecondFactorLimit.BY_ACCOUNT, keySql: userIdSql },
+          { policy: SecondFactorLimit.BY_ADDRESS, key: request.ip },
+        ]),
+      prefetch,
     );
     if (!read) throw CoreErrors.INVALID_TOKEN();
     const userId = read.account.id;
@@ -107,7 +113,7 @@ export class SignInService {
     ];
     const counted = read.begun ? this.throttle.begun(checks, read.begun.waitMs) : await this.throttle.begin(checks);
     return this.throttle.attempt(counted, async (attempt) => {
-      const fast = claim && this.mayAnswerFast(read) ? await claim(read.account) : null;
+      const fast = claim && this.mayAnswerFast(read) ? await claim(read.account, read.prefetched) : null;
       const payload = fast ? await this.answerFast(read, fast, request, attempt) : null;
       const outcome: ChallengeOutcome = payload
         ? { kind: 'ok', payload }
