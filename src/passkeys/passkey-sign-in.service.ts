@@ -14,7 +14,7 @@ import { SignInErrors } from '../sign-in/sign-in.errors';
 import { ceremonyProblem, type Ceremonies, type Ceremony, type CeremonyKind } from './ceremonies';
 import type { PasskeyRejections, RejectionContext } from './passkey-rejections';
 import { toOptions } from './passkey-registration.service';
-import { PasskeyStore, type StoredCredential } from './passkey-store';
+import { foundOf, type PasskeyStore, type StoredCredential } from './passkey-store';
 import type { PasskeyOptions } from './passkey.types';
 import { PasskeyLimit } from './passkeys.config';
 import { PasskeyErrors } from './passkeys.errors';
@@ -101,7 +101,7 @@ export class PasskeySignIn {
     const binding = sha256Hex(challengeToken);
     const credentialId = credentialIdOf(response);
     const claim = async (account: { id: string }, prefetched: unknown): Promise<CodeClaim | null> => {
-      const { ceremony, credential } = PasskeyStore.fromExpression(prefetched);
+      const { ceremony, credential } = foundOf(prefetched);
       const verdict = await this.assess({ kind: 'second_factor', ceremony, credentialId, credential, response, owner: account, binding });
       // A refusal goes the slow way, which takes the ceremony and records why.
       if (!verdict.ok) return null;

@@ -29,33 +29,48 @@ export interface TakenSignIn {
   account: UserRow | null;
 }
 
-type TakenRow = {
-  kind: CeremonyKind;
-  ceremony_user_id: string | null;
-  binding: string | null;
-  challenge: string;
-  live: boolean;
-  passkey_id: string | null;
-  credential_id: string | null;
-  public_key: Buffer | null;
-  counter: string | null;
-  handle: Buffer | null;
-} & { [K in keyof UserRow]: UserRow[K] | null };
+/** The columns of a ceremony row as both reads select them (`live`: not yet expired). */
+const CEREMONY_COLUMNS = 'kind, user_id, binding, challenge, expires_at > now() AS live';
 
 /**
- * The ceremony (`ceremony`: its CTE) with the presented credential, its user handle and account,
- * in one round trip.
+ * The ceremony (a CTE `c` of CEREMONY_COLUMNS) with the presented credential (`credentialId`: its
+ * placeholder) and its user handle: `found`, one jsonb that `foundOf` reads, and the FROM clause it
+ * needs. One shape for both reads below.
  */
-const withCredential = (ceremony: string): string => `WITH c AS (${ceremony})
-SELECT c.kind, c.user_id AS ceremony_user_id, c.binding, c.challenge, c.live,
-       p.id AS passkey_id, p.credential_id, p.public_key, p.counter, h.handle,
-       ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}
-  FROM c LEFT JOIN passkeys p ON p.credential_id = $2
-         LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id
-         LEFT JOIN users u ON u.id = p.user_id`;
+function withCredential(credentialId: string): { found: string; from: string } {
+  return {
+    found: `jsonb_build_object(
+      'kind', c.kind, 'userId', c.user_id, 'binding', c.binding, 'challenge', c.challenge, 'live', c.live,
+      'passkeyId', p.id, 'ownerId', p.user_id, 'credentialId', p.credential_id,
+      'publicKey', encode(p.public_key, 'base64'), 'counter', p.counter::text, 'handle', encode(h.handle, 'base64'))`,
+    from: `FROM c LEFT JOIN passkeys p ON p.credential_id = ${credentialId}::text LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id`,
+  };
+}
 
-/** A passwordless sign-in spends the ceremony whatever follows: the first request to present it uses it up. */
-const TAKE_SIGN_IN = withCredential('DELETE FROM passkey_challenges WHERE id = $1 RETURNING kind, user_id, binding, challenge, expires_at > now() AS live');
+/**
+ * A passwordless sign-in spends the ceremony whatever follows (the first request to present it
+ * uses it up) and reads the credential and its account, in one autocommitted round trip.
+ */
+const TAKE_SIGN_IN = ((read) => `WITH c AS (DELETE FROM passkey_challenges WHERE id = $1 RETURNING ${CEREMONY_COLUMNS})
+SELECT ${USER_COLUMNS.split(', ').map((column) => `u.${column}`).join(', ')}, ${read.found} AS found
+  ${read.from} LEFT JOIN users u ON u.id = p.user_id`)(withCredential('$2'));
+
+/** What `withCredential` found (TAKE_SIGN_IN's `found`, PasskeyStore.ceremonyExpression's value): the ceremony (null when unknown or used) and the credential (null when unknown). */
+export function foundOf(value: unknown): Omit<TakenSignIn, 'account'> {
+  const v = value as Record<string, string | boolean | null> | null;
+  if (!v || typeof v !== 'object') return { ceremony: null, credential: null };
+  const ceremony: Ceremony = { kind: v.kind as CeremonyKind, userId: v.userId as string | null, binding: v.binding as string | null, challenge: v.challenge as string, live: v.live === true };
+  if (!v.passkeyId || !v.ownerId || !v.handle) return { ceremony, credential: null };
+  const credential: StoredCredential = {
+    id: v.passkeyId as string,
+    user_id: v.ownerId as string,
+    credential_id: v.credentialId as string,
+    public_key: Buffer.from(v.publicKey as string, 'base64'),
+    counter: v.counter as string,
+    user_handle: Buffer.from(v.handle as string, 'base64').toString('base64url'),
+  };
+  return { ceremony, credential };
+}
 
 /** The SQL of the passkeys tables. */
 export class PasskeyStore {
@@ -106,8 +121,13 @@ export class PasskeyStore {
   }
 
   /** A passwordless sign-in's first round trip (TAKE_SIGN_IN); nothing found without a well-formed ceremony id. */
-  takeSignIn(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
-    return this.withCredential('passkey_take_sign_in', TAKE_SIGN_IN, challengeId, credentialId);
+  async takeSignIn(challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
+    if (!isUuid(challengeId)) return { ceremony: null, credential: null, account: null };
+    const row = await this.sql.one<UserRow & { found: unknown }>('passkey_take_sign_in', TAKE_SIGN_IN, [challengeId, credentialId]);
+    if (!row) return { ceremony: null, credential: null, account: null };
+    const { found, ...account } = row;
+    const taken = foundOf(found);
+    return { ...taken, account: taken.credential ? account : null };
   }
 
   /**
@@ -119,47 +139,9 @@ export class PasskeyStore {
    */
   ceremonyExpression(q: Statement, challengeId: unknown, credentialId: string | null): string | null {
     if (!isUuid(challengeId)) return null;
-    return `(SELECT jsonb_build_object('kind', pc.kind, 'userId', pc.user_id, 'binding', pc.binding, 'challenge', pc.challenge,
-                 'live', pc.expires_at > now(), 'passkeyId', p.id, 'ownerId', p.user_id, 'credentialId', p.credential_id,
-                 'publicKey', encode(p.public_key, 'base64'), 'counter', p.counter::text, 'handle', encode(h.handle, 'base64'))
-               FROM passkey_challenges pc LEFT JOIN passkeys p ON p.credential_id = ${q.bind(credentialId)}::text
-                    LEFT JOIN webauthn_user_handles h ON h.user_id = p.user_id
-              WHERE pc.id = ${q.bind(challengeId)}::uuid)`;
-  }
-
-  /** What ceremonyExpression found (the account is not read there). */
-  static fromExpression(value: unknown): Omit<TakenSignIn, 'account'> {
-    const v = value as Record<string, string | boolean | null> | null;
-    if (!v || typeof v !== 'object') return { ceremony: null, credential: null };
-    const ceremony: Ceremony = { kind: v.kind as CeremonyKind, userId: v.userId as string | null, binding: v.binding as string | null, challenge: v.challenge as string, live: v.live === true };
-    if (!v.passkeyId || !v.ownerId || !v.handle) return { ceremony, credential: null };
-    const credential: StoredCredential = {
-      id: v.passkeyId as string,
-      user_id: v.ownerId as string,
-      credential_id: v.credentialId as string,
-      public_key: Buffer.from(v.publicKey as string, 'base64'),
-      counter: v.counter as string,
-      user_handle: Buffer.from(v.handle as string, 'base64').toString('base64url'),
-    };
-    return { ceremony, credential };
-  }
-
-  private async withCredential(name: string, text: string, challengeId: unknown, credentialId: string | null): Promise<TakenSignIn> {
-    if (!isUuid(challengeId)) return { ceremony: null, credential: null, account: null };
-    const row = await this.sql.one<TakenRow>(name, text, [challengeId, credentialId]);
-    if (!row) return { ceremony: null, credential: null, account: null };
-    const ceremony: Ceremony = { kind: row.kind, userId: row.ceremony_user_id, binding: row.binding, challenge: row.challenge, live: row.live };
-    if (!row.passkey_id || !row.id || !row.handle) return { ceremony, credential: null, account: null };
-    const credential: StoredCredential = {
-      id: row.passkey_id,
-      user_id: row.id,
-      credential_id: row.credential_id!,
-      public_key: row.public_key!,
-      counter: row.counter!,
-      user_handle: row.handle.toString('base64url'),
-    };
-    const account = Object.fromEntries(USER_COLUMNS.split(', ').map((column) => [column, row[column as keyof UserRow]])) as unknown as UserRow;
-    return { ceremony, credential, account };
+    const id = q.bind(challengeId);
+    const read = withCredential(q.bind(credentialId));
+    return `(WITH c AS (SELECT ${CEREMONY_COLUMNS} FROM passkey_challenges WHERE id = ${id}::uuid) SELECT ${read.found} ${read.from})`;
   }
 
   /**
